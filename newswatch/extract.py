@@ -1,0 +1,114 @@
+"""Main-text extraction with trafilatura, with a fallback to the feed's text.
+
+``decode_html`` trusts the bytes first (valid UTF-8 is UTF-8 whatever the
+header says), then the declared charsets, then detection.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import charset_normalizer
+import trafilatura
+
+from newswatch.textnorm import detect_language, substantial
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", re.I)
+_LANG_ATTR = re.compile(rb"""<html[^>]*\blang\s*=\s*["']?([A-Za-z]{2})""", re.I)
+
+
+def _try(body: bytes, encoding: str | None) -> str | None:
+    if not encoding:
+        return None
+    try:
+        return body.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def decode_html(body: bytes, content_type_header: str = "") -> tuple[str, str]:
+    """Return (text, encoding used)."""
+    text = _try(body, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    head = body[:4096]
+    declared = [m.group(1) for m in [_HEADER_CHARSET.search(content_type_header)] if m]
+    declared += [m.group(1).decode("ascii", "replace") for m in [_META_CHARSET.search(head)] if m]
+    for enc in declared:
+        # Shift_JIS pages routinely use CP932 extensions.
+        enc = {"shift_jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "euc-kr": "cp949"}.get(enc.lower(), enc)
+        text = _try(body, enc)
+        if text is not None:
+            return text, enc
+    best = charset_normalizer.from_bytes(body).best()
+    if best is not None:
+        return str(best), best.encoding
+    return body.decode("utf-8", "replace"), "utf-8 (with replacements)"
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str | None
+    title: str | None
+    author: str | None
+    date: datetime | None
+    site_name: str | None
+    language: str | None
+    method: str | None
+    error: str | None = None
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when
+
+
+def extract_page(html: str, url: str, *, fast: bool = False) -> Extracted:
+    """trafilatura's main text and metadata for one page."""
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            favor_precision=True, fast=fast,
+        )
+    except (ValueError, TypeError, RecursionError) as exc:  # lxml chokes on some markup
+        return Extracted(None, None, None, None, None, None, None, error=f"extraction failed: {exc}")
+    if doc is None:
+        return Extracted(None, None, None, None, None, None, None, error="no main text found")
+    text = (doc.text or "").strip() or None
+    language = doc.language
+    if not language:
+        m = _LANG_ATTR.search(html[:2048].encode("utf-8", "ignore"))
+        language = m.group(1).decode().lower() if m else None
+    if text and not language:
+        language = detect_language(text)
+    return Extracted(
+        text=text, title=doc.title, author=doc.author, date=_parse_date(doc.date),
+        site_name=doc.sitename, language=language, method="trafilatura" if text else None,
+    )
+
+
+def choose_text(page: Extracted | None, feed_text: str | None) -> tuple[str | None, str | None]:
+    """(text, method): the page's text when substantial, else the longer of page and feed text."""
+    page_text = page.text if page else None
+    if substantial(page_text):
+        return page_text, "trafilatura"
+    candidates = [(page_text, "trafilatura"), (feed_text, "feed-content")]
+    candidates = [(t, m) for t, m in candidates if t]
+    if not candidates:
+        return None, None
+    text, method = max(candidates, key=lambda c: len(c[0]))
+    return text, method

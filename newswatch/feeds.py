@@ -1,0 +1,182 @@
+"""Feed polling: conditional GET, a body hash, feedparser, and backoff.
+
+``poll_feed`` turns one feed's stored state and one HTTP exchange into the
+feed's new state and the entries it lists. Nothing here touches the
+warehouse; the caller stores the results in one transaction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import feedparser
+
+from newswatch.fetch import Fetcher
+from newswatch.opml import FeedSource
+from newswatch.urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_MAX = timedelta(hours=24)
+MAX_ENTRIES_PER_FEED = 2000
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class PollResult:
+    url: str
+    state: dict[str, Any]  # the feed row to store
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "ok"  # ok | unchanged | failed
+    warning: str | None = None
+
+
+def html_to_text(value: str | None) -> str:
+    if not value:
+        return ""
+    text = _TAG.sub(" ", value)
+    text = html.unescape(text)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+
+
+def _entry_time(entry: Any) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        when = datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+    # A date far in the future is a publisher's mistake, not a fact.
+    if when > datetime.now(timezone.utc) + timedelta(days=2):
+        return None
+    return when
+
+
+def entry_rows(parsed: Any, feed_url: str, now: datetime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for entry in parsed.entries[:MAX_ENTRIES_PER_FEED]:
+        link = (entry.get("link") or "").strip() or None
+        guid = (entry.get("id") or "").strip() or None
+        if not link and not guid:
+            log.info("Skipping an entry without link or id in %s: %r", feed_url, entry.get("title"))
+            continue
+        canonical = canonical_url(link) if link else None
+        content = ""
+        if entry.get("content"):
+            content = max((html_to_text(c.get("value")) for c in entry.content), key=len, default="")
+        summary = html_to_text(entry.get("summary"))
+        rows.append(
+            {
+                "entry_key": canonical or f"guid:{guid}",
+                "feed_url": feed_url,
+                "guid": guid,
+                "link": link,
+                "canonical_url": canonical,
+                "title": html_to_text(entry.get("title")) or None,
+                "author": entry.get("author") or None,
+                "summary": (content if len(content) > len(summary) else summary) or None,
+                "published_at": _entry_time(entry),
+                "discovered_at": now,
+            }
+        )
+    return rows
+
+
+def backoff(failures: int) -> timedelta:
+    return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, failures - 1)))
+
+
+def is_due(state: dict[str, Any] | None, now: datetime) -> bool:
+    return not state or state.get("next_poll_at") is None or state["next_poll_at"] <= now
+
+
+async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] | None) -> PollResult:
+    state = dict(state or {})
+    now = datetime.now(timezone.utc)
+    new_state = {
+        "url": source.url,
+        "title": state.get("title") or source.title,
+        "etag": state.get("etag"),
+        "last_modified": state.get("last_modified"),
+        "body_hash": state.get("body_hash"),
+        "last_polled_at": now,
+        "last_success_at": state.get("last_success_at"),
+        "last_new_item_at": state.get("last_new_item_at"),
+        "last_status": None,
+        "consecutive_failures": state.get("consecutive_failures") or 0,
+        "last_error": None,
+        "next_poll_at": None,
+    }
+    headers = {"Accept": FEED_ACCEPT}
+    if state.get("etag"):
+        headers["If-None-Match"] = state["etag"]
+    if state.get("last_modified"):
+        headers["If-Modified-Since"] = state["last_modified"]
+
+    def failed(error: str, *, retry_after: float | None = None) -> PollResult:
+        failures = new_state["consecutive_failures"] + 1
+        wait = backoff(failures)
+        if retry_after is not None:
+            wait = max(wait, min(timedelta(seconds=retry_after), BACKOFF_MAX))
+        new_state.update(consecutive_failures=failures, last_error=error, next_poll_at=now + wait)
+        log.warning("Feed %s failed (%d in a row): %s", source.url, failures, error)
+        return PollResult(source.url, new_state, outcome="failed")
+
+    result = await fetcher.get(source.url, headers=headers, max_bytes=fetcher.settings.max_feed_bytes)
+    new_state["last_status"] = result.status
+    if result.error:
+        return failed(result.error, retry_after=result.retry_after)
+    if result.status == 304:
+        new_state.update(consecutive_failures=0, last_success_at=now)
+        return PollResult(source.url, new_state, outcome="unchanged")
+    if result.status != 200:
+        return failed(f"unexpected HTTP {result.status}")
+
+    body = result.body or b""
+    digest = hashlib.sha256(body).hexdigest()
+    new_state.update(
+        etag=result.headers.get("etag"),
+        last_modified=result.headers.get("last-modified"),
+        body_hash=digest,
+    )
+    if digest == state.get("body_hash"):
+        new_state.update(consecutive_failures=0, last_success_at=now)
+        return PollResult(source.url, new_state, outcome="unchanged")
+    if not body.strip():
+        return failed("empty response body")
+
+    parsed = feedparser.parse(
+        body,
+        response_headers={
+            "content-type": result.headers.get("content-type", "application/xml"),
+            "content-location": result.final_url,
+        },
+    )
+    if not parsed.version and not parsed.entries:
+        if result.content_type in ("text/html", "application/xhtml+xml"):
+            return failed(f"not a feed: {result.content_type} page at {result.final_url}")
+        reason = parsed.get("bozo_exception")
+        return failed(f"malformed feed: {reason}" if reason else "not an RSS or Atom feed")
+    warning = None
+    if parsed.bozo:
+        warning = f"feed parsed despite errors: {parsed.get('bozo_exception')}"
+        log.info("Feed %s: %s", source.url, warning)
+    title = html_to_text(parsed.feed.get("title")) or None
+    new_state.update(
+        title=source.title or title or new_state["title"],
+        consecutive_failures=0,
+        last_success_at=now,
+        last_error=warning,
+    )
+    return PollResult(source.url, new_state, entries=entry_rows(parsed, source.url, now), warning=warning)

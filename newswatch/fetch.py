@@ -1,0 +1,310 @@
+"""Polite HTTP fetching with httpx.
+
+Concurrent across hosts, polite within one: at most ``per_host`` requests in
+flight to a host and a minimum gap between the starts of two requests to it.
+Every response body is read under a size cap and an overall deadline, so a
+server that drips bytes or never ends a body costs at most the deadline.
+Redirects are followed by hand, so that each hop obeys the same rules.
+
+Results are values (``Fetched``), failures included: a failure carries a
+short, human-readable ``error`` and an ``error_kind`` that says whether a
+later attempt may succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+import urllib.robotparser
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from newswatch import __version__
+from newswatch.urls import host_of
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch/newswatch; news monitor)"
+
+TRANSIENT = "transient"  # worth another attempt later
+PERMANENT = "permanent"  # the same request will fail the same way
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 45.0  # whole request, body included
+    per_host: int = 2
+    min_gap: float = 1.0  # seconds between request starts to one host
+    max_redirects: int = 5
+    max_page_bytes: int = 5_000_000
+    max_feed_bytes: int = 10_000_000
+    retries: int = 2  # extra attempts within one run for transient failures
+    retry_backoff: float = 1.0
+    max_retry_after: float = 30.0  # longer Retry-After waits end the attempt for this run
+    max_concurrency: int = 32
+    respect_robots: bool = True
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One request's outcome, with its provenance."""
+
+    url: str
+    final_url: str
+    status: int | None
+    headers: dict[str, str]
+    body: bytes | None
+    fetched_at: datetime
+    elapsed: float
+    error: str | None = None
+    error_kind: str | None = None
+    retry_after: float | None = None  # seconds, when the server asked us to wait
+    redirects: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+class _Host:
+    def __init__(self, per_host: int):
+        self.slots = asyncio.Semaphore(per_host)
+        self.lock = asyncio.Lock()
+        self.next_start = 0.0
+
+
+class Fetcher:
+    """An async client shared by one stage of a cycle."""
+
+    def __init__(self, settings: FetchSettings | None = None, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = s = settings or FetchSettings()
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+            follow_redirects=False,
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=s.max_concurrency, max_keepalive_connections=s.max_concurrency),
+            transport=transport,
+            trust_env=False,
+        )
+        self._hosts: dict[str, _Host] = {}
+        self._global = asyncio.Semaphore(s.max_concurrency)
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self.requests = 0
+        self.bytes_received = 0
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    def _host(self, url: str) -> _Host:
+        key = host_of(url)
+        if key not in self._hosts:
+            self._hosts[key] = _Host(self.settings.per_host)
+        return self._hosts[key]
+
+    def hold_host(self, url: str, seconds: float) -> None:
+        """Keep every request to *url*'s host waiting *seconds* (Retry-After)."""
+        host = self._host(url)
+        host.next_start = max(host.next_start, time.monotonic() + seconds)
+
+    async def _wait_turn(self, host: _Host) -> None:
+        async with host.lock:
+            now = time.monotonic()
+            if host.next_start > now:
+                await asyncio.sleep(host.next_start - now)
+            host.next_start = max(time.monotonic(), host.next_start) + self.settings.min_gap
+
+    async def _one_request(self, url: str, headers: dict[str, str], max_bytes: int) -> Fetched:
+        """A single HTTP request (no redirects), under the host's politeness rules."""
+        host = self._host(url)
+        started = time.monotonic()
+        fetched_at = datetime.now(timezone.utc)
+        async with self._global, host.slots:
+            await self._wait_turn(host)
+            self.requests += 1
+            try:
+                return await asyncio.wait_for(
+                    self._read(url, headers, max_bytes, fetched_at, started), self.settings.deadline
+                )
+            except asyncio.TimeoutError:
+                return self._failure(url, fetched_at, started, f"no complete response within {self.settings.deadline:.0f}s", TRANSIENT)
+            except httpx.ConnectTimeout:
+                return self._failure(url, fetched_at, started, "connection timed out", TRANSIENT)
+            except httpx.ReadTimeout:
+                return self._failure(url, fetched_at, started, f"read timed out after {self.settings.read_timeout:.0f}s", TRANSIENT)
+            except httpx.ConnectError as exc:
+                return self._failure(url, fetched_at, started, f"cannot connect: {_reason(exc)}", TRANSIENT)
+            except httpx.RemoteProtocolError as exc:
+                return self._failure(url, fetched_at, started, f"protocol error: {_reason(exc)}", TRANSIENT)
+            except httpx.DecodingError as exc:
+                return self._failure(url, fetched_at, started, f"undecodable body: {_reason(exc)}", PERMANENT)
+            except httpx.TransportError as exc:
+                return self._failure(url, fetched_at, started, f"network error: {_reason(exc)}", TRANSIENT)
+            except httpx.InvalidURL as exc:
+                return self._failure(url, fetched_at, started, f"invalid URL: {exc}", PERMANENT)
+
+    async def _read(self, url: str, headers: dict[str, str], max_bytes: int, fetched_at: datetime, started: float) -> Fetched:
+        async with self._client.stream("GET", url, headers=headers) as resp:
+            hdrs = {k.lower(): v for k, v in resp.headers.items()}
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                return self._failure(url, fetched_at, started, f"too large: Content-Length {int(declared):,} bytes exceeds the {max_bytes:,}-byte cap", PERMANENT, status=resp.status_code, headers=hdrs)
+            chunks: list[bytes] = []
+            size = 0
+            if resp.status_code < 300 or resp.status_code >= 400:
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        return self._failure(url, fetched_at, started, f"too large: body exceeds the {max_bytes:,}-byte cap", PERMANENT, status=resp.status_code, headers=hdrs)
+                    chunks.append(chunk)
+            self.bytes_received += resp.num_bytes_downloaded
+            return Fetched(
+                url=url, final_url=url, status=resp.status_code, headers=hdrs, body=b"".join(chunks),
+                fetched_at=fetched_at, elapsed=time.monotonic() - started,
+                retry_after=parse_retry_after(hdrs.get("retry-after")),
+            )
+
+    @staticmethod
+    def _failure(url: str, fetched_at: datetime, started: float, error: str, kind: str, *, status: int | None = None, headers: dict[str, str] | None = None) -> Fetched:
+        return Fetched(url=url, final_url=url, status=status, headers=headers or {}, body=None,
+                       fetched_at=fetched_at, elapsed=time.monotonic() - started, error=error, error_kind=kind)
+
+    async def allowed_by_robots(self, url: str) -> tuple[bool, str | None]:
+        """RFC 9309: a 4xx robots.txt allows all; 5xx or unreachable disallows all for now."""
+        if not self.settings.respect_robots:
+            return True, None
+        parts = urlsplit(url)
+        root = f"{parts.scheme}://{parts.netloc}"
+        lock = self._robots_locks.setdefault(root, asyncio.Lock())
+        async with lock:
+            if root not in self._robots:
+                result = await self._one_request(root + "/robots.txt", {}, 500_000)
+                if result.status is not None and 200 <= result.status < 300 and result.body is not None:
+                    parser = urllib.robotparser.RobotFileParser()
+                    parser.parse(result.body.decode("utf-8", "replace").splitlines())
+                    self._robots[root] = parser
+                elif result.status is not None and 300 <= result.status < 500:
+                    self._robots[root] = "allow"
+                else:
+                    why = result.error or f"HTTP {result.status}"
+                    self._robots[root] = f"robots.txt unavailable ({why})"
+        rules = self._robots[root]
+        if rules == "allow":
+            return True, None
+        if isinstance(rules, str):
+            return False, rules
+        if rules.can_fetch(self.settings.user_agent, url):
+            return True, None
+        return False, "disallowed by robots.txt"
+
+    async def get(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+        check_robots: bool = False,
+    ) -> Fetched:
+        """GET *url*, following redirects and retrying transient failures."""
+        s = self.settings
+        max_bytes = max_bytes or s.max_page_bytes
+        attempt = 0
+        while True:
+            result = await self._follow(url, headers or {}, max_bytes, check_robots)
+            retryable = result.error_kind == TRANSIENT or (result.status in (429, 502, 503, 504))
+            if not retryable or attempt >= s.retries:
+                return result
+            wait = s.retry_backoff * (2**attempt)
+            if result.retry_after is not None:
+                if result.retry_after > s.max_retry_after:
+                    return result
+                wait = max(wait, result.retry_after)
+            attempt += 1
+            log.debug("Retrying %s in %.1fs (%s)", url, wait, result.error or result.status)
+            await asyncio.sleep(wait)
+
+    async def _follow(self, url: str, headers: dict[str, str], max_bytes: int, check_robots: bool) -> Fetched:
+        hops: list[str] = []
+        current = url
+        while True:
+            if urlsplit(current).scheme not in ("http", "https"):
+                return self._failure(url, datetime.now(timezone.utc), time.monotonic(), f"unsupported URL scheme in {current!r}", PERMANENT)
+            if check_robots:
+                allowed, why = await self.allowed_by_robots(current)
+                if not allowed:
+                    return self._failure(url, datetime.now(timezone.utc), time.monotonic(), why or "disallowed by robots.txt", PERMANENT)
+            result = await self._one_request(current, headers, max_bytes)
+            if result.status in (301, 302, 303, 307, 308) and result.error is None:
+                location = result.headers.get("location")
+                if not location:
+                    return _replace(result, url=url, error=f"HTTP {result.status} redirect without Location", error_kind=PERMANENT)
+                nxt = urljoin(current, location)
+                if nxt in hops or nxt == current:
+                    return _replace(result, url=url, error=f"redirect loop at {nxt}", error_kind=PERMANENT)
+                hops.append(current)
+                if len(hops) > self.settings.max_redirects:
+                    return _replace(result, url=url, error=f"more than {self.settings.max_redirects} redirects", error_kind=PERMANENT)
+                current = nxt
+                continue
+            if result.retry_after is not None and result.status in (429, 503):
+                self.hold_host(current, min(result.retry_after, 86400))
+            if result.error is None and result.status is not None and result.status >= 400:
+                kind = TRANSIENT if result.status in (408, 425, 429) or result.status >= 500 else PERMANENT
+                message = f"HTTP {result.status}"
+                if result.retry_after is not None:
+                    message += f" (Retry-After {result.retry_after:.0f}s)"
+                result = _replace(result, error=message, error_kind=kind)
+            return _replace(result, url=url, final_url=current, redirects=tuple(hops))
+
+
+def _replace(result: Fetched, **changes: object) -> Fetched:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    if "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
+        return "host name could not be resolved (no network, or no such host)"
+    if "Connection refused" in text or "All connection attempts failed" in text:
+        return "connection refused (host down or nothing listening)"
+    if "Network is unreachable" in text:
+        return "network is unreachable"
+    return text or type(exc).__name__
+
+
+def in_days(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)

@@ -1,0 +1,87 @@
+"""Text normalisation shared by deduplication, relevance and (later) rules.
+
+``normalize`` folds Unicode compatibility forms (full-width letters, half-width
+kana), letter case, punctuation and white space, so that two copies of one
+text that differ only in such details normalise to the same string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, punctuation to spaces, white space collapsed; idempotent."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    # casefold can produce new compatibility sequences; normalise once more.
+    folded = unicodedata.normalize("NFKC", folded)
+    return " ".join(_NON_WORD.sub(" ", folded).split())
+
+
+def text_hash(text: str) -> str:
+    """sha256 of the normalised text: equal for copies that differ in form only."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+
+
+def detect_language(text: str) -> str | None:
+    """Guess en, ja or ko from the script of *text*; None when it cannot tell."""
+    sample = text[:5000]
+    kana = len(_KANA.findall(sample))
+    hangul = len(_HANGUL.findall(sample))
+    cjk = len(_CJK.findall(sample))
+    latin = len(_LATIN_WORD.findall(sample))
+    if hangul >= 20 and hangul >= kana:
+        return "ko"
+    if kana >= 10 or (cjk >= 50 and hangul < 20):
+        return "ja"
+    if latin >= 20:
+        return "en"
+    return None
+
+
+def cjk_ratio(text: str) -> float:
+    """Share of CJK characters among the non-space characters of *text*."""
+    chars = [c for c in text[:5000] if not c.isspace()]
+    if not chars:
+        return 0.0
+    return len(_CJK.findall("".join(chars))) / len(chars)
+
+
+def substantial(text: str | None, *, min_latin: int = 400, min_cjk: int = 150) -> bool:
+    """Whether *text* is long enough to be an article rather than a teaser."""
+    if not text:
+        return False
+    stripped = text.strip()
+    limit = min_cjk if cjk_ratio(stripped) > 0.3 else min_latin
+    return len(stripped) >= limit
+
+
+def strip_plaintext_chrome(text: str) -> str:
+    """Drop menu, teaser and footer lines from a plain-text page capture.
+
+    Seed files are saved pages, site chrome included. A line is kept when it
+    reads like prose: long enough (12 words, or 40 CJK characters) or a
+    sentence of at least 6 words. Order is preserved.
+    """
+    kept: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip().lstrip("•·-–*").strip()
+        if not line:
+            continue
+        if cjk_ratio(line) > 0.3:
+            if len(line) >= 40:
+                kept.append(line)
+            continue
+        words = line.split()
+        sentence = line[-1] in ".!?\"”’'" and len(words) >= 6
+        if len(words) >= 12 or sentence:
+            kept.append(line)
+    return "\n\n".join(kept)

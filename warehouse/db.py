@@ -1,0 +1,337 @@
+"""The only module that talks to DuckDB.
+
+A write connection is held only for the duration of one stage (seconds), so
+that ad-hoc readers can get in between. Migrations under ``migrations/`` are
+applied, each in its own transaction, whenever the file is opened for writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file for longer than we would wait."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+        found.append(Migration(int(path.name[:3]), path.stem, path.read_text("utf-8")))
+    return found
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open *path*, waiting up to *wait* seconds while another process holds it."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    warned = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise WarehouseBusy(
+                        f"{path} is held by another process (waited {wait:.0f}s)"
+                    ) from exc
+                raise
+            if not warned:
+                log.info("Warehouse %s is busy; waiting for the other process", path)
+                warned = True
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations; returns the names applied now."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migration (
+               version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+               checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"""
+    )
+    applied = {v: c for v, c in con.execute("SELECT version, checksum FROM schema_migration").fetchall()}
+    done = []
+    for m in migrations():
+        if m.version in applied:
+            if applied[m.version] != m.checksum:
+                log.warning("Migration %s changed after it was applied; not re-applied", m.name)
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(m.sql)
+            con.execute(
+                "INSERT INTO schema_migration VALUES (?, ?, ?, now())", [m.version, m.name, m.checksum]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        log.info("Applied migration %s", m.name)
+        done.append(m.name)
+    return done
+
+
+@contextmanager
+def open_warehouse(path: Path | str, *, read_only: bool = False, wait: float = 60.0) -> Iterator["Warehouse"]:
+    """Open the warehouse (migrating it when writable) for one stage."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = connect(path, read_only=read_only, wait=wait)
+    try:
+        if not read_only:
+            migrate(con)
+        yield Warehouse(con)
+    finally:
+        con.close()
+
+
+def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cursor.description]
+    return [dict(zip(cols, row)) for row in cursor.fetchall()]
+
+
+class Warehouse:
+    """Typed operations over one open connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        return _rows(self.con.execute(sql, params or []))
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        row = self.con.execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    # -- feeds --------------------------------------------------------------
+
+    def feed_states(self) -> dict[str, dict[str, Any]]:
+        return {r["url"]: r for r in self.query("SELECT * FROM feed")}
+
+    def save_poll(self, feed_rows: Iterable[dict[str, Any]], entries: Iterable[dict[str, Any]]) -> int:
+        """Record feed states and new entries in one transaction; returns entries added."""
+        feed_rows, entries = list(feed_rows), list(entries)
+        with self.transaction():
+            for row in feed_rows:
+                self.con.execute(
+                    """INSERT INTO feed (url, title, etag, last_modified, body_hash, last_polled_at,
+                           last_success_at, last_new_item_at, last_status, consecutive_failures,
+                           last_error, next_poll_at)
+                       VALUES ($url, $title, $etag, $last_modified, $body_hash, $last_polled_at,
+                           $last_success_at, $last_new_item_at, $last_status, $consecutive_failures,
+                           $last_error, $next_poll_at)
+                       ON CONFLICT (url) DO UPDATE SET
+                           title = excluded.title, etag = excluded.etag,
+                           last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                           last_polled_at = excluded.last_polled_at,
+                           last_success_at = excluded.last_success_at,
+                           last_new_item_at = excluded.last_new_item_at,
+                           last_status = excluded.last_status,
+                           consecutive_failures = excluded.consecutive_failures,
+                           last_error = excluded.last_error, next_poll_at = excluded.next_poll_at""",
+                    row,
+                )
+            before = self.scalar("SELECT count(*) FROM entry")
+            if entries:
+                self.con.executemany(
+                    """INSERT INTO entry (entry_key, feed_url, guid, link, canonical_url, title,
+                           author, summary, published_at, discovered_at, status)
+                       VALUES ($entry_key, $feed_url, $guid, $link, $canonical_url, $title,
+                           $author, $summary, $published_at, $discovered_at, 'pending')
+                       ON CONFLICT (entry_key) DO NOTHING""",
+                    entries,
+                )
+            return self.scalar("SELECT count(*) FROM entry") - before
+
+    def known_entries(self, keys: Sequence[str], guids: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of these entry keys and GUIDs have been seen before (in any feed)."""
+        seen_keys = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT entry_key FROM entry WHERE entry_key IN (SELECT unnest($1::TEXT[]))", [list(keys)]
+            ).fetchall()
+        }
+        seen_keys |= {
+            r[0]
+            for r in self.con.execute(
+                "SELECT canonical_url FROM article WHERE canonical_url IN (SELECT unnest($1::TEXT[]))",
+                [list(keys)],
+            ).fetchall()
+        }
+        seen_guids = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT guid FROM entry WHERE guid IN (SELECT unnest($1::TEXT[]))", [list(guids)]
+            ).fetchall()
+        }
+        return seen_keys, seen_guids
+
+    # -- entries through fetch and extraction -------------------------------
+
+    def entries_to_fetch(self, max_attempts: int) -> list[dict[str, Any]]:
+        return self.query(
+            """SELECT * FROM entry WHERE status = 'pending' AND attempts < ?
+               ORDER BY discovered_at, entry_key""",
+            [max_attempts],
+        )
+
+    def save_fetches(self, results: Iterable[dict[str, Any]]) -> None:
+        results = list(results)
+        if not results:
+            return
+        with self.transaction():
+            self.con.executemany(
+                """UPDATE entry SET status = $status, attempts = attempts + 1, error = $error,
+                       final_url = $final_url, http_status = $http_status,
+                       content_type = $content_type, fetched_at = $fetched_at,
+                       page_title = $page_title, page_author = $page_author,
+                       page_date = $page_date, site_name = $site_name, language = $language,
+                       text = $text, method = $method
+                   WHERE entry_key = $entry_key""",
+                results,
+            )
+
+    def entries_to_store(self) -> list[dict[str, Any]]:
+        return self.query(
+            "SELECT * FROM entry WHERE status = 'extracted' ORDER BY discovered_at, entry_key"
+        )
+
+    # -- articles -----------------------------------------------------------
+
+    def next_article_ids(self, n: int) -> list[int]:
+        if n == 0:
+            return []
+        return [r[0] for r in self.con.execute("SELECT nextval('article_id_seq') FROM range(?)", [n]).fetchall()]
+
+    def stored_canonical_urls(self, urls: Sequence[str]) -> set[str]:
+        return {
+            r[0]
+            for r in self.con.execute(
+                "SELECT canonical_url FROM article WHERE canonical_url IN (SELECT unnest($1::TEXT[]))",
+                [list(urls)],
+            ).fetchall()
+        }
+
+    def stories_by_text_hash(self, hashes: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """text_hash → (article_id, story_id) of the first stored copy with that text."""
+        rows = self.con.execute(
+            """SELECT text_hash, arg_min(article_id, article_id), arg_min(story_id, article_id)
+               FROM article WHERE story_id IS NOT NULL AND text_hash IN (SELECT unnest($1::TEXT[]))
+               GROUP BY text_hash""",
+            [list(hashes)],
+        ).fetchall()
+        return {h: (a, s) for h, a, s in rows}
+
+    def lsh_candidates(self, band_keys: Sequence[int]) -> dict[int, set[int]]:
+        """band key → stored article ids that share that band."""
+        found: dict[int, set[int]] = {}
+        rows = self.con.execute(
+            "SELECT band_key, article_id FROM minhash_band WHERE band_key IN (SELECT unnest($1::BIGINT[]))",
+            [list(band_keys)],
+        ).fetchall()
+        for key, article_id in rows:
+            found.setdefault(key, set()).add(article_id)
+        return found
+
+    def signatures(self, article_ids: Iterable[int]) -> dict[int, tuple[int, list[int], int]]:
+        """article id → (shingle count, signature, story id)."""
+        rows = self.con.execute(
+            """SELECT m.article_id, m.shingles, m.signature, a.story_id
+               FROM article_minhash m JOIN article a USING (article_id)
+               WHERE m.article_id IN (SELECT unnest($1::BIGINT[]))""",
+            [list(article_ids)],
+        ).fetchall()
+        return {a: (n, sig, s) for a, n, sig, s in rows}
+
+    def append_articles(
+        self,
+        articles: Sequence[dict[str, Any]],
+        minhashes: Sequence[dict[str, Any]],
+        bands: Sequence[tuple[int, int]],
+        entry_updates: Sequence[dict[str, Any]],
+    ) -> int:
+        """Insert articles with their fingerprints and close their entries, atomically."""
+        with self.transaction():
+            before = self.scalar("SELECT count(*) FROM article")
+            if articles:
+                cols = list(articles[0])
+                self.con.executemany(
+                    f"INSERT INTO article ({', '.join(cols)}) VALUES ({', '.join('$' + c for c in cols)}) "
+                    "ON CONFLICT (canonical_url) DO NOTHING",
+                    articles,
+                )
+            if minhashes:
+                self.con.executemany(
+                    "INSERT INTO article_minhash VALUES ($article_id, $shingles, $signature) "
+                    "ON CONFLICT (article_id) DO NOTHING",
+                    minhashes,
+                )
+            if bands:
+                self.con.executemany("INSERT INTO minhash_band VALUES (?, ?)", bands)
+            if entry_updates:
+                self.con.executemany(
+                    "UPDATE entry SET status = 'stored', article_id = $article_id, error = NULL "
+                    "WHERE entry_key = $entry_key",
+                    entry_updates,
+                )
+            return self.scalar("SELECT count(*) FROM article") - before
+
+    def seed_urls(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT url FROM article WHERE is_seed").fetchall()}
+
+    # -- cycles -------------------------------------------------------------
+
+    def record_cycle(self, row: dict[str, Any]) -> None:
+        cols = list(row)
+        self.con.execute(
+            f"INSERT INTO cycle ({', '.join(cols)}) VALUES ({', '.join('$' + c for c in cols)}) "
+            "ON CONFLICT (cycle_id) DO NOTHING",
+            row,
+        )
+
+
+def utcnow() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
