@@ -1,0 +1,457 @@
+"""The stages of a monitoring cycle, as plain functions (no Prefect here).
+
+Each stage opens the warehouse only to read its input and to write its
+output, never across network waits, and writes in one transaction per
+batch. Every stage can be re-run after a crash: work already committed is
+skipped by key, work not committed is redone.
+
+    seeds → poll feeds → fetch & extract pages → judge, deduplicate, append
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from monitors.topic import load_topic
+from newswatch.dedup import Fingerprint, fingerprint, same_story
+from newswatch.extract import HTML_TYPES, choose_text, decode_html, extract_page
+from newswatch.feeds import PollResult, is_due, poll_feed
+from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
+from newswatch.opml import FeedSource
+from newswatch.seeds import SEEDS_DIR, load_seeds
+from newswatch.textnorm import detect_language
+from newswatch.urls import canonical_url
+from warehouse import open_warehouse
+
+log = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+MIN_FALLBACK_CHARS = 80
+WRITE_BATCH = 100
+
+Progress = Callable[[str, int, int], None]
+
+
+def _log_progress(stage: str, done: int, total: int) -> None:
+    log.info("%s: %d/%d", stage, done, total)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- reports ------------------------------------------------------------------
+
+
+@dataclass
+class PollReport:
+    feeds_total: int = 0
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    feeds_unchanged: int = 0
+    feeds_not_due: int = 0
+    new_entries: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+    bytes_received: int = 0
+
+
+@dataclass
+class FetchReport:
+    pages_fetched: int = 0
+    extracted: int = 0
+    fallbacks: int = 0
+    failed: int = 0
+    retry_later: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+    bytes_received: int = 0
+
+
+@dataclass
+class StoreReport:
+    articles_stored: int = 0
+    new_stories: int = 0
+    duplicates: int = 0
+    off_topic: int = 0
+    already_stored: int = 0
+
+
+# -- seeds ----------------------------------------------------------------------
+
+
+def load_seeds_stage(db_path: Path, seeds_dir: Path = SEEDS_DIR) -> StoreReport:
+    """Store the seed articles once; re-running adds nothing."""
+    now = _now()
+    candidates = [
+        {
+            "url": seed.url,
+            "canonical_url": canonical_url(seed.url),
+            "final_url": None,
+            "guid": None,
+            "feed_url": None,
+            "title": seed.title,
+            "author": seed.author,
+            "source": seed.outlet,
+            "language": seed.language,
+            "published_at": seed.published_at,
+            "first_seen_at": now,
+            "text": seed.text,
+            "method": "seed-file",
+            "is_seed": True,
+            "entry_key": None,
+        }
+        for seed in load_seeds(seeds_dir)
+    ]
+    with open_warehouse(db_path) as wh:
+        return store_candidates(wh, candidates)
+
+
+# -- polling --------------------------------------------------------------------
+
+
+async def _poll_all(sources: Sequence[FeedSource], states: dict[str, dict], settings: FetchSettings,
+                    progress: Progress) -> tuple[list[PollResult], int, int]:
+    results: list[PollResult] = []
+    async with Fetcher(settings) as fetcher:
+        tasks = [asyncio.create_task(poll_feed(fetcher, s, states.get(s.url))) for s in sources]
+        for done, task in enumerate(asyncio.as_completed(tasks), start=1):
+            results.append(await task)
+            progress("polled feeds", done, len(tasks))
+        return results, fetcher.requests, fetcher.bytes_received
+
+
+def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
+               progress: Progress = _log_progress) -> PollReport:
+    """Poll every due feed; store feed states and new entries in one transaction."""
+    settings = settings or FetchSettings()
+    now = _now()
+    with open_warehouse(db_path) as wh:
+        states = wh.feed_states()
+    due = [s for s in sources if is_due(states.get(s.url), now)]
+    report = PollReport(feeds_total=len(sources), feeds_not_due=len(sources) - len(due))
+    for s in sources:
+        if s not in due:
+            log.info("Feed %s is backing off until %s", s.url, states[s.url]["next_poll_at"])
+    results, report.requests, report.bytes_received = asyncio.run(_poll_all(due, states, settings, progress))
+    by_url = {r.url: r for r in results}
+    results = [by_url[s.url] for s in due]  # file order, for a stable first-seen order
+    report.feeds_polled = len(results)
+
+    entries: list[dict[str, Any]] = []
+    for r in results:
+        if r.outcome == "failed":
+            report.feeds_failed += 1
+            report.failures.append((r.url, r.state["last_error"]))
+        elif r.outcome == "unchanged":
+            report.feeds_unchanged += 1
+        entries.extend(r.entries)
+
+    with open_warehouse(db_path) as wh:
+        keys = [e["entry_key"] for e in entries]
+        guids = [e["guid"] for e in entries if e["guid"]]
+        seen_keys, seen_guids = wh.known_entries(keys, guids)
+        fresh: list[dict[str, Any]] = []
+        batch_keys: set[str] = set()
+        batch_guids: set[str] = set()
+        new_per_feed: dict[str, int] = {}
+        for e in entries:
+            if e["entry_key"] in seen_keys or e["entry_key"] in batch_keys:
+                continue
+            if e["guid"] and (e["guid"] in seen_guids or e["guid"] in batch_guids):
+                continue
+            batch_keys.add(e["entry_key"])
+            if e["guid"]:
+                batch_guids.add(e["guid"])
+            fresh.append(e)
+            new_per_feed[e["feed_url"]] = new_per_feed.get(e["feed_url"], 0) + 1
+        for r in results:
+            if new_per_feed.get(r.url):
+                r.state["last_new_item_at"] = now
+        report.new_entries = wh.save_poll([r.state for r in results], fresh)
+    return report
+
+
+# -- fetching and extraction ----------------------------------------------------------
+
+
+async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: int) -> tuple[dict[str, Any], bool]:
+    """Fetch and extract one entry; returns (update row, whether a page was fetched)."""
+    update: dict[str, Any] = {
+        "entry_key": entry["entry_key"], "status": "failed", "error": None, "final_url": None,
+        "http_status": None, "content_type": None, "fetched_at": None, "page_title": None,
+        "page_author": None, "page_date": None, "site_name": None, "language": None,
+        "text": None, "method": None,
+    }
+    page = None
+    page_error: str | None = None
+    transient = False
+    fetched = False
+    if entry["link"]:
+        result = await fetcher.get(entry["link"], headers={"Accept": PAGE_ACCEPT}, check_robots=True)
+        fetched = result.status is not None
+        update.update(final_url=result.final_url, http_status=result.status,
+                      content_type=result.content_type or None, fetched_at=result.fetched_at)
+        if result.error:
+            page_error = result.error
+            transient = result.error_kind != PERMANENT
+        elif result.content_type not in HTML_TYPES:
+            page_error = f"unsupported content type {result.content_type}"
+        else:
+            html, _encoding = decode_html(result.body or b"", result.headers.get("content-type", ""))
+            page = await asyncio.to_thread(extract_page, html, result.final_url)
+            page_error = page.error
+    else:
+        page_error = "entry has no link; using the feed's text"
+
+    text, method = choose_text(page, entry["summary"])
+    if method == "feed-content" and page_error is None:
+        page_error = "page yielded too little text; used the feed's text"
+    if page is not None:
+        update.update(page_title=page.title, page_author=page.author, page_date=page.date,
+                      site_name=page.site_name, language=page.language)
+    update["error"] = page_error
+    if text and (method == "trafilatura" or len(text) >= MIN_FALLBACK_CHARS):
+        update.update(status="extracted", text=text, method=method)
+        if not update["language"]:
+            update["language"] = detect_language(text)
+    elif transient and entry["attempts"] + 1 < max_attempts:
+        update["status"] = "pending"  # try again next cycle
+    if update["status"] == "failed":
+        log.warning("Could not use %s: %s", entry["link"] or entry["entry_key"], page_error or "no text")
+    return update, fetched
+
+
+async def _fetch_all(entries: list[dict[str, Any]], settings: FetchSettings, max_attempts: int,
+                     progress: Progress, sink: Callable[[list[dict[str, Any]]], None], report: FetchReport) -> None:
+    pending: list[dict[str, Any]] = []
+    async with Fetcher(settings) as fetcher:
+        tasks = [asyncio.create_task(_fetch_entry(fetcher, e, max_attempts)) for e in entries]
+        for done, task in enumerate(asyncio.as_completed(tasks), start=1):
+            update, fetched = await task
+            report.pages_fetched += fetched
+            if update["status"] == "extracted":
+                report.extracted += 1
+                report.fallbacks += update["method"] != "trafilatura"
+            elif update["status"] == "pending":
+                report.retry_later += 1
+            else:
+                report.failed += 1
+            if update["error"] and update["status"] != "extracted":
+                report.failures.append((update["final_url"] or update["entry_key"], update["error"]))
+            pending.append(update)
+            if len(pending) >= WRITE_BATCH:
+                sink(pending)
+                pending = []
+            progress("fetched pages", done, len(tasks))
+        if pending:
+            sink(pending)
+        report.requests, report.bytes_received = fetcher.requests, fetcher.bytes_received
+
+
+def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attempts: int = 3,
+                progress: Progress = _log_progress) -> FetchReport:
+    """Fetch and extract every pending entry; results are written in batches."""
+    settings = settings or FetchSettings()
+    with open_warehouse(db_path) as wh:
+        entries = wh.entries_to_fetch(max_attempts)
+    report = FetchReport()
+    if not entries:
+        return report
+
+    def sink(rows: list[dict[str, Any]]) -> None:
+        with open_warehouse(db_path) as wh:
+            wh.save_fetches(rows)
+
+    asyncio.run(_fetch_all(entries, settings, max_attempts, progress, sink, report))
+    return report
+
+
+# -- judging, deduplication and append ------------------------------------------------
+
+
+def store_stage(db_path: Path) -> StoreReport:
+    """Judge, deduplicate and append every extracted entry, in one transaction."""
+    with open_warehouse(db_path) as wh:
+        rows = wh.entries_to_store()
+        candidates = [
+            {
+                "url": r["link"] or r["entry_key"],
+                "canonical_url": r["canonical_url"] or r["entry_key"],
+                "final_url": r["final_url"],
+                "guid": r["guid"],
+                "feed_url": r["feed_url"],
+                "title": r["title"] or r["page_title"],
+                "author": r["page_author"] or r["author"],
+                "source": r["site_name"],
+                "language": r["language"],
+                "published_at": r["published_at"] or r["page_date"],
+                "first_seen_at": r["discovered_at"],
+                "text": r["text"],
+                "method": r["method"],
+                "is_seed": False,
+                "entry_key": r["entry_key"],
+            }
+            for r in rows
+        ]
+        return store_candidates(wh, candidates)
+
+
+def store_candidates(wh: Any, candidates: list[dict[str, Any]]) -> StoreReport:
+    """Judge relevance, find each candidate's story, and append, atomically.
+
+    Layers, cheapest first: canonical URL (already stored: nothing to add),
+    hash of the normalised text, then MinHash/LSH near-duplicates. Only
+    relevant articles are fingerprinted and can be matched.
+    """
+    report = StoreReport()
+    topic = load_topic()
+    existing = wh.stored_canonical_urls([c["canonical_url"] for c in candidates])
+    entry_updates: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
+    seen_urls: set[str] = set()
+    for c in candidates:
+        if c["canonical_url"] in existing or c["canonical_url"] in seen_urls:
+            report.already_stored += 1
+            if c["entry_key"]:
+                entry_updates.append({"entry_key": c["entry_key"], "article_id": None})
+            continue
+        seen_urls.add(c["canonical_url"])
+        fresh.append(c)
+
+    fps = {i: fingerprint(c["text"]) for i, c in enumerate(fresh) if c["text"]}
+    by_hash = wh.stories_by_text_hash([fp.text_hash for fp in fps.values()])
+    all_keys = {k for fp in fps.values() for k in fp.band_keys()}
+    stored_bands = wh.lsh_candidates(list(all_keys))
+    stored_sigs = wh.signatures({a for ids in stored_bands.values() for a in ids})
+    known: dict[int, tuple[Fingerprint, int]] = {
+        a: (Fingerprint("", n, _as_array(sig)), story) for a, (n, sig, story) in stored_sigs.items()
+    }
+    bands: dict[int, set[int]] = {k: set(v) for k, v in stored_bands.items()}
+
+    ids = wh.next_article_ids(len(fresh))
+    articles, minhashes, band_rows = [], [], []
+    for i, (c, article_id) in enumerate(zip(fresh, ids)):
+        fp = fps.get(i)
+        verdict = topic.judge(c["title"], c["text"])
+        relevant, reason = verdict.relevant, verdict.reason
+        if c["is_seed"] and not relevant:
+            relevant, reason = True, f"seed (reference corpus); rule says {reason}"
+        story_id = duplicate_of = duplicate_reason = None
+        if fp is not None:
+            if fp.text_hash in by_hash:
+                duplicate_of, story_id = by_hash[fp.text_hash]
+                duplicate_reason = "same normalised text"
+            else:
+                best = None
+                for key in fp.band_keys():
+                    for other in bands.get(key, ()):
+                        if other in known:
+                            match, j, cont = same_story(fp, known[other][0])
+                            if match and (best is None or max(j, cont) > best[0]):
+                                best = (max(j, cont), other, j, cont)
+                if best:
+                    duplicate_of, story_id = best[1], known[best[1]][1]
+                    duplicate_reason = f"near-duplicate (Jaccard {best[2]:.2f}, containment {best[3]:.2f})"
+        if duplicate_of is not None and not relevant:
+            relevant, reason = True, f"copy of a relevant story; own terms: {reason}"
+        if relevant and fp is not None:
+            story_id = story_id or article_id
+            by_hash.setdefault(fp.text_hash, (article_id, story_id))
+            known[article_id] = (fp, story_id)
+            minhashes.append({"article_id": article_id, "shingles": fp.shingles,
+                              "signature": [int(x) for x in fp.signature]})
+            for key in fp.band_keys():
+                bands.setdefault(key, set()).add(article_id)
+                band_rows.append((key, article_id))
+        if duplicate_of is not None:
+            report.duplicates += 1
+        elif relevant:
+            report.new_stories += 1
+        if not relevant:
+            report.off_topic += 1
+        articles.append({
+            "article_id": article_id,
+            **{k: c[k] for k in ("url", "canonical_url", "final_url", "guid", "feed_url", "title", "author",
+                                 "source", "language", "published_at", "first_seen_at", "method", "is_seed")},
+            "text": c["text"] if relevant else None,  # off-topic articles are kept minimally
+            "text_hash": fp.text_hash if (fp is not None and relevant) else None,
+            "relevant": relevant,
+            "relevance_reason": reason,
+            "story_id": story_id if relevant else None,
+            "duplicate_of": duplicate_of,
+            "duplicate_reason": duplicate_reason,
+        })
+        if c["entry_key"]:
+            entry_updates.append({"entry_key": c["entry_key"], "article_id": article_id})
+    report.articles_stored = wh.append_articles(articles, minhashes, band_rows, entry_updates)
+    return report
+
+
+def _as_array(sig: list[int]) -> Any:
+    import numpy as np
+
+    return np.asarray(sig, dtype=np.uint64)
+
+
+# -- one whole cycle ----------------------------------------------------------------
+
+
+@dataclass
+class CycleSummary:
+    cycle_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    seeds_loaded: int = 0
+    poll: PollReport = field(default_factory=PollReport)
+    fetch: FetchReport = field(default_factory=FetchReport)
+    store: StoreReport = field(default_factory=StoreReport)
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at or _now()
+        return (end - self.started_at).total_seconds()
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "cycle_id": self.cycle_id, "started_at": self.started_at, "finished_at": self.finished_at,
+            "seeds_loaded": self.seeds_loaded, "feeds_polled": self.poll.feeds_polled,
+            "feeds_failed": self.poll.feeds_failed, "feeds_unchanged": self.poll.feeds_unchanged,
+            "new_entries": self.poll.new_entries, "pages_fetched": self.fetch.pages_fetched,
+            "fetch_failures": self.fetch.failed, "articles_stored": self.store.articles_stored,
+            "duplicates": self.store.duplicates, "off_topic": self.store.off_topic,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_cycle(db_path: Path, summary: CycleSummary) -> None:
+    with open_warehouse(db_path) as wh:
+        wh.record_cycle(summary.row())
+
+
+def new_cycle_id() -> str:
+    return _now().strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
+              seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress) -> CycleSummary:
+    """One whole cycle without Prefect (the flow in flows/monitor.py does the same)."""
+    summary = CycleSummary(new_cycle_id(), _now())
+    t0 = time.perf_counter()
+    summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
+    summary.poll = poll_stage(db_path, sources, settings, progress)
+    summary.fetch = fetch_stage(db_path, settings, progress=progress)
+    summary.store = store_stage(db_path)
+    summary.finished_at = _now()
+    record_cycle(db_path, summary)
+    log.debug("cycle took %.2fs", time.perf_counter() - t0)
+    return summary
