@@ -33,6 +33,7 @@ USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch/newswatch;
 
 TRANSIENT = "transient"  # worth another attempt later
 PERMANENT = "permanent"  # the same request will fail the same way
+UNREACHABLE = "unreachable"  # no route or no name: retried next cycle, not within this one
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,9 @@ class Fetcher:
             except httpx.ReadTimeout:
                 return self._failure(url, fetched_at, started, f"read timed out after {self.settings.read_timeout:.0f}s", TRANSIENT)
             except httpx.ConnectError as exc:
-                return self._failure(url, fetched_at, started, f"cannot connect: {_reason(exc)}", TRANSIENT)
+                reason = _reason(exc)
+                kind = UNREACHABLE if reason.startswith(("host name", "network is")) else TRANSIENT
+                return self._failure(url, fetched_at, started, f"cannot connect: {reason}", kind)
             except httpx.RemoteProtocolError as exc:
                 return self._failure(url, fetched_at, started, f"protocol error: {_reason(exc)}", TRANSIENT)
             except httpx.DecodingError as exc:

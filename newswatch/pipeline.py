@@ -43,7 +43,7 @@ def _log_progress(stage: str, done: int, total: int) -> None:
     log.info("%s: %d/%d", stage, done, total)
 
 
-def _now() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
@@ -89,7 +89,7 @@ class StoreReport:
 
 def load_seeds_stage(db_path: Path, seeds_dir: Path = SEEDS_DIR) -> StoreReport:
     """Store the seed articles once; re-running adds nothing."""
-    now = _now()
+    now = utcnow()
     candidates = [
         {
             "url": seed.url,
@@ -132,7 +132,7 @@ def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSett
                progress: Progress = _log_progress) -> PollReport:
     """Poll every due feed; store feed states and new entries in one transaction."""
     settings = settings or FetchSettings()
-    now = _now()
+    now = utcnow()
     with open_warehouse(db_path) as wh:
         states = wh.feed_states()
     due = [s for s in sources if is_due(states.get(s.url), now)]
@@ -416,7 +416,7 @@ class CycleSummary:
 
     @property
     def seconds(self) -> float:
-        end = self.finished_at or _now()
+        end = self.finished_at or utcnow()
         return (end - self.started_at).total_seconds()
 
     def row(self) -> dict[str, Any]:
@@ -439,19 +439,19 @@ def record_cycle(db_path: Path, summary: CycleSummary) -> None:
 
 
 def new_cycle_id() -> str:
-    return _now().strftime("%Y%m%dT%H%M%S.%fZ")
+    return utcnow().strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
               seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress) -> CycleSummary:
     """One whole cycle without Prefect (the flow in flows/monitor.py does the same)."""
-    summary = CycleSummary(new_cycle_id(), _now())
+    summary = CycleSummary(new_cycle_id(), utcnow())
     t0 = time.perf_counter()
     summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
     summary.poll = poll_stage(db_path, sources, settings, progress)
     summary.fetch = fetch_stage(db_path, settings, progress=progress)
     summary.store = store_stage(db_path)
-    summary.finished_at = _now()
+    summary.finished_at = utcnow()
     record_cycle(db_path, summary)
     log.debug("cycle took %.2fs", time.perf_counter() - t0)
     return summary

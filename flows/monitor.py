@@ -1,0 +1,72 @@
+"""The monitoring cycle as a Prefect flow: one task per stage, never per article."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from newswatch import pipeline, settings
+from newswatch.fetch import FetchSettings
+from newswatch.opml import read_opml
+from newswatch.report import summary_markdown, summary_text
+
+
+def _progress():
+    logger = get_run_logger()
+    last = {"t": 0.0}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last["t"] >= 2.0:
+            last["t"] = now
+            logger.info("%s: %d/%d (%d%%)", stage, done, total, 100 * done // max(total, 1))
+
+    return report
+
+
+@task(name="load-seeds", cache_policy=NO_CACHE)
+def load_seeds(db: str) -> pipeline.StoreReport:
+    return pipeline.load_seeds_stage(Path(db))
+
+
+@task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def poll_feeds(db: str, feeds: str, host_gap: float) -> pipeline.PollReport:
+    return pipeline.poll_stage(Path(db), read_opml(feeds), FetchSettings(min_gap=host_gap), _progress())
+
+
+@task(name="fetch-pages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def fetch_pages(db: str, host_gap: float) -> pipeline.FetchReport:
+    return pipeline.fetch_stage(Path(db), FetchSettings(min_gap=host_gap), progress=_progress())
+
+
+@task(name="store-articles", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def store_articles(db: str) -> pipeline.StoreReport:
+    return pipeline.store_stage(Path(db))
+
+
+@flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them.")
+def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None) -> dict:
+    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append."""
+    logger = get_run_logger()
+    feeds_file = str(settings.feeds_path(feeds))
+    db_file = str(settings.db_path(db))
+    gap = settings.host_gap(host_gap)
+    read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
+    summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow())
+    summary.seeds_loaded = load_seeds(db_file).articles_stored
+    summary.poll = poll_feeds(db_file, feeds_file, gap)
+    summary.fetch = fetch_pages(db_file, gap)
+    summary.store = store_articles(db_file)
+    summary.finished_at = pipeline.utcnow()
+    pipeline.record_cycle(Path(db_file), summary)
+    for line in summary_text(summary, db_file).splitlines():
+        logger.info(line)
+    create_markdown_artifact(
+        key="monitor-summary", markdown=summary_markdown(summary, db_file),
+        description="What the last monitoring cycle did",
+    )
+    return summary.as_dict()

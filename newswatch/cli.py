@@ -1,0 +1,159 @@
+"""The ``newswatch`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from newswatch import __version__, settings
+
+log = logging.getLogger("newswatch")
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _run_flow(feeds: Path, db: Path, host_gap: float | None) -> dict:
+    settings.prefect_defaults()
+    if not os.environ.get("PREFECT_API_URL"):
+        print("Starting Prefect's embedded server (the first start on a machine can take half a minute)…",
+              file=sys.stderr, flush=True)
+    from flows.monitor import monitor
+
+    return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap)
+
+
+def _print_summary(summary: dict, db: Path) -> None:
+    from newswatch.report import summary_text
+
+    print(summary_text(summary, str(db)))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from newswatch.opml import FeedListError, read_opml
+
+    feeds, db = settings.feeds_path(args.feeds), settings.db_path(args.db)
+    try:
+        sources = read_opml(feeds)
+    except FeedListError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
+    summary = _run_flow(feeds, db, args.host_gap)
+    _print_summary(summary, db)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from newswatch.pipeline import load_seeds_stage
+
+    db = settings.db_path(args.db)
+    report = load_seeds_stage(db)
+    print(f"{report.articles_stored} seed articles added to {db} ({report.already_stored} already there)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from newswatch.demo.server import DemoNewsroom
+
+    db = Path(args.db) if args.db else settings.PROJECT_DIR / "demo.duckdb"
+    room = DemoNewsroom(base_port=args.port)
+    try:
+        room.start()
+    except OSError as exc:
+        print(f"newswatch: cannot start the demo newsroom on port {args.port}: {exc} "
+              "(try --port 0 for free ports)", file=sys.stderr)
+        return 2
+    try:
+        print("Demo newsroom serving on 127.0.0.1:")
+        for src in room.feeds():
+            print(f"  {src.title:<32} {src.url}")
+        if args.serve:
+            opml = room.write_opml(Path(args.opml) if args.opml else settings.PROJECT_DIR / "demo-feeds.opml")
+            print(f"Feed list written to {opml}. Serving until Ctrl-C.")
+            try:
+                room.threads[0].join()
+            except KeyboardInterrupt:
+                print("Stopped.")
+            return 0
+        with tempfile.TemporaryDirectory() as tmp:
+            opml = room.write_opml(Path(tmp) / "demo.opml")
+            print(f"Running one cycle into {db}")
+            summary = _run_flow(opml, db, args.host_gap)
+        _print_summary(summary, db)
+        print(f"\nTry: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
+              ".sql('SELECT story_id, copies, outlets FROM stories ORDER BY copies DESC LIMIT 5'))\"")
+        return 0
+    finally:
+        room.stop()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="A news monitor for Japan–North Korea relations: polls feeds, extracts and "
+                    "deduplicates articles, and stores them in DuckDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def common(p: argparse.ArgumentParser, feeds: bool = True) -> None:
+        if feeds:
+            p.add_argument("--feeds", metavar="FILE",
+                           help="OPML feed list (env NEWSWATCH_FEEDS; default: seeds/feeds.opml)")
+        p.add_argument("--db", metavar="FILE",
+                       help="DuckDB warehouse file (env NEWSWATCH_DB; default: newswatch.duckdb in the project folder)")
+
+    run = sub.add_parser("run", help="run one monitoring cycle (the main job)",
+                         description="Load the seeds, poll every due feed, fetch and extract new articles, "
+                                     "deduplicate them and append them to the warehouse, then print a summary.")
+    common(run)
+    run.add_argument("--host-gap", type=float, metavar="SECONDS",
+                     help="minimum gap between two requests to one host (env NEWSWATCH_HOST_GAP; default 1.0)")
+    run.set_defaults(func=cmd_run)
+
+    seed = sub.add_parser("seed", help="load the seed articles only",
+                          description="Store the seed articles in the warehouse (idempotent).")
+    common(seed, feeds=False)
+    seed.set_defaults(func=cmd_seed)
+
+    demo = sub.add_parser("demo", help="run a cycle against the built-in demo newsroom (no internet needed)",
+                          description="Start the demo newsroom (fixture outlets on 127.0.0.1) and run one "
+                                      "monitoring cycle against it, or just serve it with --serve.")
+    demo.add_argument("--db", metavar="FILE", help="warehouse for the demo (default: demo.duckdb in the project folder)")
+    demo.add_argument("--port", type=int, default=8701,
+                      help="first port; outlets take consecutive ports (default 8701; 0 picks free ports)")
+    demo.add_argument("--host-gap", type=float, default=0.2, metavar="SECONDS",
+                      help="politeness gap between requests to one outlet (default 0.2)")
+    demo.add_argument("--serve", action="store_true", help="only serve the newsroom until Ctrl-C")
+    demo.add_argument("--opml", metavar="FILE", help="with --serve: where to write the feed list")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: a message, not a traceback
+        from warehouse import WarehouseBusy
+
+        if isinstance(exc, WarehouseBusy):
+            print(f"newswatch: {exc}", file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
