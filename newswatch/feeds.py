@@ -163,8 +163,8 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
             "content-location": result.final_url,
         },
     )
-    if not parsed.version and not parsed.entries:
-        if result.content_type in ("text/html", "application/xhtml+xml"):
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        if not parsed.version and result.content_type in ("text/html", "application/xhtml+xml"):
             return failed(f"not a feed: {result.content_type} page at {result.final_url}")
         reason = parsed.get("bozo_exception")
         return failed(f"malformed feed: {reason}" if reason else "not an RSS or Atom feed")

@@ -214,7 +214,8 @@ def _rfc822(when: datetime) -> str:
 
 
 def _link(page: Page, outlet: Outlet) -> str:
-    return f"{BASE}{page.path}{outlet.tracking_query}"
+    """The entry's link, escaped for XML text and attributes."""
+    return html.escape(f"{BASE}{page.path}{outlet.tracking_query}", quote=True)
 
 
 def _full_text(page: Page) -> str:
