@@ -88,8 +88,35 @@ def test_a_cycle_on_the_demo_newsroom(prefect_api: str, newsroom: DemoNewsroom, 
     assert top == 3
     # The page whose text only the feed carries fell back to it, and says so.
     assert rows(db, "SELECT method FROM articles WHERE title LIKE 'Japan extends unilateral sanctions%'") == [("feed-content",)]
-    # The summary reached Prefect as an artifact, and the cycle is recorded.
+    # The cycle is recorded, and its summary reached Prefect as a Markdown artifact.
     assert rows(db, "SELECT articles_stored FROM cycles") == [(len(pages),)]
+    import httpx
+
+    body = {"artifacts": {"key": {"any_": ["monitor-summary"]}}, "limit": 20, "offset": 0, "sort": "CREATED_DESC"}
+    artifacts = httpx.post(f"{prefect_api}/artifacts/filter", json=body).raise_for_status().json()
+    assert any(summary["cycle_id"] in (a["data"] or "") and f"{len(pages)} stored" in (a["data"] or "") for a in artifacts)
+
+
+def test_a_cycle_interrupted_after_fetching_stores_each_article_once_when_rerun(
+    prefect_api: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path
+) -> None:
+    from newswatch.fetch import FetchSettings
+    from newswatch.pipeline import fetch_stage, load_seeds_stage, poll_stage
+
+    # A cycle that died before its store stage: feeds polled, pages fetched, nothing appended.
+    load_seeds_stage(db)
+    poll_stage(db, newsroom.feeds(), FetchSettings(min_gap=FAST_GAP))
+    fetch_stage(db, FetchSettings(min_gap=FAST_GAP))
+    assert rows(db, "SELECT count(*) FROM articles WHERE NOT is_seed") == [(0,)]
+    page_requests = len([r for r in newsroom.requests if r.path.startswith("/news/")])
+
+    summary = run(newsroom, db, tmp_path)
+
+    pages = newsroom.index["pages"]
+    assert summary["store"]["articles_stored"] == len(pages)
+    assert rows(db, "SELECT count(*), count(DISTINCT canonical_url) FROM articles WHERE NOT is_seed") == [(len(pages), len(pages))]
+    # Nothing was fetched twice.
+    assert len([r for r in newsroom.requests if r.path.startswith("/news/")]) == page_requests
 
 
 def test_a_second_cycle_adds_nothing_and_polls_conditionally(prefect_api: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
