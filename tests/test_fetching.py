@@ -154,3 +154,23 @@ def test_unreachable_hosts_fail_fast_and_clearly() -> None:
     assert result.error and "could not be resolved" in result.error
     assert result.elapsed < 5  # no in-run retries for a name that does not resolve
     assert result.error_kind != PERMANENT  # but the next cycle tries again
+
+
+def test_an_entry_seen_by_guid_or_canonical_link_is_not_taken_twice(newsroom: DemoNewsroom, db: Path) -> None:
+    def feed(link: str, guid: str) -> bytes:
+        return (f"<rss version='2.0'><channel><title>F</title><item><title>t</title><link>{link}</link>"
+                f"<guid isPermaLink='false'>{guid}</guid></item></channel></rss>").encode()
+
+    base = newsroom.url("asia-wire", "/story.html")
+    a = newsroom.add_route("asia-wire", "/a.rss", lambda h: (200, {"Content-Type": "application/rss+xml"}, feed(base, "wire-1")))
+    # Same GUID, another link: a mirror of the same entry.
+    b = newsroom.add_route("asia-wire", "/b.rss", lambda h: (200, {"Content-Type": "application/rss+xml"},
+                                                           feed(newsroom.url("asia-wire", "/mirror/story.html"), "wire-1")))
+    # Same page with tracking parameters and a fragment, another GUID.
+    c = newsroom.add_route("asia-wire", "/c.rss", lambda h: (200, {"Content-Type": "application/rss+xml"},
+                                                           feed(base + "?utm_source=x&amp;fbclid=y#top", "other-2")))
+    report = poll_stage(db, [FeedSource(a), FeedSource(b), FeedSource(c)], FAST)
+    assert report.new_entries == 1
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT link, guid FROM entry").fetchall() == [(base, "wire-1")]
+    con.close()

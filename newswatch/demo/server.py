@@ -134,7 +134,8 @@ class DemoNewsroom:
         for i, (outlet, info) in enumerate(self.index["outlets"].items()):
             port = self.base_port + i if self.base_port else 0
             srv = _OutletServer((self.host, port), outlet, info, self.site_dir, self)
-            thread = threading.Thread(target=srv.serve_forever, name=f"demo-{outlet}", daemon=True)
+            thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
+                                      name=f"demo-{outlet}", daemon=True)
             thread.start()
             self.servers[outlet] = srv
             self.threads.append(thread)
