@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from newswatch import pipeline, settings
+from newswatch.alerts import AlertReport, alert_stage
 from newswatch.fetch import FetchSettings
 from newswatch.opml import read_opml
 from newswatch.report import summary_markdown, summary_text
@@ -48,9 +49,14 @@ def store_articles(db: str) -> pipeline.StoreReport:
     return pipeline.store_stage(Path(db))
 
 
+@task(name="evaluate-rules", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def evaluate_rules(db: str) -> AlertReport:
+    return alert_stage(Path(db))
+
+
 @flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them.")
 def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None) -> dict:
-    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append."""
+    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules."""
     logger = get_run_logger()
     feeds_file = str(settings.feeds_path(feeds))
     db_file = str(settings.db_path(db))
@@ -61,6 +67,7 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     summary.poll = poll_feeds(db_file, feeds_file, gap)
     summary.fetch = fetch_pages(db_file, gap)
     summary.store = store_articles(db_file)
+    summary.alerts = evaluate_rules(db_file)
     summary.finished_at = pipeline.utcnow()
     pipeline.record_cycle(Path(db_file), summary)
     for line in summary_text(summary, db_file).splitlines():

@@ -5,7 +5,7 @@ output, never across network waits, and writes in one transaction per
 batch. Every stage can be re-run after a crash: work already committed is
 skipped by key, work not committed is redone.
 
-    seeds → poll feeds → fetch & extract pages → judge, deduplicate, append
+    seeds → poll feeds → fetch & extract pages → judge, deduplicate, append → alert rules
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from monitors.topic import load_topic
+from newswatch.alerts import AlertReport, alert_stage
 from newswatch.dedup import Fingerprint, fingerprint, same_story
 from newswatch.extract import HTML_TYPES, choose_text, decode_html, extract_page
 from newswatch.feeds import PollResult, is_due, poll_feed
@@ -413,6 +414,7 @@ class CycleSummary:
     poll: PollReport = field(default_factory=PollReport)
     fetch: FetchReport = field(default_factory=FetchReport)
     store: StoreReport = field(default_factory=StoreReport)
+    alerts: AlertReport = field(default_factory=AlertReport)
 
     @property
     def seconds(self) -> float:
@@ -427,6 +429,7 @@ class CycleSummary:
             "new_entries": self.poll.new_entries, "pages_fetched": self.fetch.pages_fetched,
             "fetch_failures": self.fetch.failed, "articles_stored": self.store.articles_stored,
             "duplicates": self.store.duplicates, "off_topic": self.store.off_topic,
+            "alerts_raised": self.alerts.raised,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -451,6 +454,7 @@ def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSetti
     summary.poll = poll_stage(db_path, sources, settings, progress)
     summary.fetch = fetch_stage(db_path, settings, progress=progress)
     summary.store = store_stage(db_path)
+    summary.alerts = alert_stage(db_path)
     summary.finished_at = utcnow()
     record_cycle(db_path, summary)
     log.debug("cycle took %.2fs", time.perf_counter() - t0)

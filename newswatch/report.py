@@ -35,6 +35,9 @@ def summary_lines(summary: CycleSummary | dict[str, Any]) -> list[tuple[str, str
                   f"{g('fetch', 'failed')} failed, {g('fetch', 'retry_later')} to retry"),
         ("articles", f"{g('store', 'articles_stored')} stored: {g('store', 'new_stories')} new stories, "
                      f"{g('store', 'duplicates')} duplicates of known stories, {g('store', 'off_topic')} off-topic"),
+        ("alerts", f"{g('alerts', 'raised')} raised"
+                   + "".join(f", {rule} {n}" for rule, n in sorted(g('alerts', 'by_rule').items()))
+                   + f"; {g('alerts', 'attached')} copies attached to alerts"),
     ]
 
 

@@ -5,6 +5,10 @@
 | feed list      | --feeds     | NEWSWATCH_FEEDS      | seeds/feeds.opml                |
 | warehouse      | --db        | NEWSWATCH_DB         | newswatch.duckdb (project folder) |
 | per-host gap   | --host-gap  | NEWSWATCH_HOST_GAP   | 1.0 seconds                     |
+| digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (project folder)        |
+
+Mail and chat settings for digests are read by newswatch.digest (NEWSWATCH_SMTP_*,
+NEWSWATCH_MAIL_*, NEWSWATCH_APPRISE_URLS).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from newswatch import PROJECT_DIR
 DEFAULT_FEEDS = PROJECT_DIR / "seeds" / "feeds.opml"
 DEFAULT_DB = PROJECT_DIR / "newswatch.duckdb"
 DEFAULT_HOST_GAP = 1.0
+DEFAULT_OUTBOX = PROJECT_DIR / "outbox"
 
 
 def feeds_path(flag: str | Path | None = None) -> Path:
@@ -25,6 +30,10 @@ def feeds_path(flag: str | Path | None = None) -> Path:
 
 def db_path(flag: str | Path | None = None) -> Path:
     return Path(flag or os.environ.get("NEWSWATCH_DB") or DEFAULT_DB).expanduser()
+
+
+def outbox_path(flag: str | Path | None = None) -> Path:
+    return Path(flag or os.environ.get("NEWSWATCH_OUTBOX") or DEFAULT_OUTBOX).expanduser()
 
 
 def host_gap(flag: float | None = None) -> float:

@@ -335,3 +335,104 @@ def utcnow() -> datetime:
     from datetime import timezone
 
     return datetime.now(timezone.utc)
+
+
+class AlertStore:
+    """Alert and digest operations (kept apart from the article pipeline's)."""
+
+    def __init__(self, wh: Warehouse):
+        self.wh = wh
+        self.con = wh.con
+
+    def unchecked_articles(self) -> list[dict[str, Any]]:
+        """Stored articles the rules have not seen, oldest first, with their story's origin."""
+        return self.wh.query(
+            """SELECT a.article_id, a.title, a.text, a.story_id, a.relevant, a.is_seed,
+                      o.is_seed AS origin_is_seed
+               FROM article a
+               LEFT JOIN article o ON o.article_id = a.story_id
+               WHERE a.article_id NOT IN (SELECT article_id FROM rule_check)
+               ORDER BY a.article_id"""
+        )
+
+    def alerts_for_stories(self, story_ids: Sequence[int]) -> dict[tuple[str, int], int]:
+        rows = self.con.execute(
+            "SELECT rule, story_id, alert_id FROM alert WHERE story_id IN (SELECT unnest($1::BIGINT[]))",
+            [list(story_ids)],
+        ).fetchall()
+        return {(r, s): a for r, s, a in rows}
+
+    def next_alert_ids(self, n: int) -> list[int]:
+        if n == 0:
+            return []
+        return [r[0] for r in self.con.execute("SELECT nextval('alert_id_seq') FROM range(?)", [n]).fetchall()]
+
+    def save_alerts(self, alerts: Sequence[dict[str, Any]], attachments: Sequence[dict[str, Any]],
+                    checked: Sequence[int], now: datetime) -> int:
+        with self.wh.transaction():
+            before = self.wh.scalar("SELECT count(*) FROM alert")
+            if alerts:
+                self.con.executemany(
+                    """INSERT INTO alert (alert_id, rule, rule_version, story_id, article_id, severity,
+                           matched, field, snippet, created_at)
+                       VALUES ($alert_id, $rule, $rule_version, $story_id, $article_id, $severity,
+                           $matched, $field, $snippet, $created_at)
+                       ON CONFLICT (rule, story_id) DO NOTHING""",
+                    alerts,
+                )
+            if attachments:
+                self.con.executemany(
+                    "INSERT INTO alert_article VALUES ($alert_id, $article_id, $added_at) ON CONFLICT DO NOTHING",
+                    attachments,
+                )
+            if checked:
+                self.con.executemany(
+                    "INSERT INTO rule_check VALUES (?, ?) ON CONFLICT DO NOTHING", [(a, now) for a in checked]
+                )
+            return self.wh.scalar("SELECT count(*) FROM alert") - before
+
+    # -- digests ----------------------------------------------------------------
+
+    def unsent_digest(self) -> dict[str, Any] | None:
+        rows = self.wh.query("SELECT * FROM digest WHERE sent_at IS NULL ORDER BY created_at LIMIT 1")
+        return rows[0] if rows else None
+
+    def pending_alerts(self) -> list[dict[str, Any]]:
+        """Undelivered alerts not yet in a digest, with what a digest shows of their story."""
+        return self.wh.query(
+            """SELECT al.alert_id, al.rule, al.severity, al.matched, al.snippet, al.created_at,
+                      al.story_id, al.rule_version, al.field,
+                      o.title AS origin_title, o.source AS origin_source,
+                      coalesce(o.final_url, o.url) AS origin_url, o.published_at AS origin_published_at,
+                      list({'title': c.title, 'source': c.source, 'url': coalesce(c.final_url, c.url)}
+                           ORDER BY c.first_seen_at) FILTER (WHERE c.article_id <> o.article_id) AS copies
+               FROM alert al
+               JOIN article o ON o.article_id = al.story_id
+               LEFT JOIN article c ON c.story_id = al.story_id
+               WHERE al.delivered_at IS NULL AND al.digest_id IS NULL
+               GROUP BY ALL
+               ORDER BY al.created_at DESC, al.alert_id DESC"""
+        )
+
+    def create_digest(self, row: dict[str, Any], alert_ids: Sequence[int]) -> None:
+        with self.wh.transaction():
+            cols = list(row)
+            self.con.execute(
+                f"INSERT INTO digest ({', '.join(cols)}) VALUES ({', '.join('$' + c for c in cols)})", row
+            )
+            self.con.execute(
+                "UPDATE alert SET digest_id = ? WHERE alert_id IN (SELECT unnest($2::BIGINT[]))",
+                [row["digest_id"], list(alert_ids)],
+            )
+
+    def release_digest(self, digest_id: str) -> None:
+        """Undo a digest that could not be delivered: its alerts wait for the next one."""
+        with self.wh.transaction():
+            self.con.execute("UPDATE alert SET digest_id = NULL WHERE digest_id = ? AND delivered_at IS NULL", [digest_id])
+            self.con.execute("DELETE FROM digest WHERE digest_id = ? AND sent_at IS NULL", [digest_id])
+
+    def mark_sent(self, digest_id: str, channels: str, now: datetime) -> int:
+        with self.wh.transaction():
+            self.con.execute("UPDATE digest SET sent_at = ?, channels = ? WHERE digest_id = ?", [now, channels, digest_id])
+            self.con.execute("UPDATE alert SET delivered_at = ? WHERE digest_id = ? AND delivered_at IS NULL", [now, digest_id])
+            return self.wh.scalar("SELECT count(*) FROM alert WHERE digest_id = ?", [digest_id])

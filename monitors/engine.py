@@ -1,0 +1,329 @@
+"""The rule engine: alert rules are data (``rules/*.toml``); this reads and applies them.
+
+A rule names groups of terms (per language, with aliases) and combines them
+with ``any``, ``all``, ``not`` and ``near``. Matching is insensitive to case,
+width (full-width forms), Unicode normalisation and kana (hiragana and
+katakana are one); Latin terms match whole words only, Japanese and Korean
+terms match inside runs of text without spaces. ``exclude`` phrases are
+blanked out before matching ("G7 summit", "the summit of Mount Fuji"), so
+that a term inside them cannot fire.
+
+A match explains itself: the terms found, where, and a snippet with the
+matches marked. A rule's version is a hash of its definition.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+RULES_DIR = Path(__file__).with_name("rules")
+LANGUAGES = ("en", "ja", "ko")
+MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+
+class RuleError(ValueError):
+    """A rule file is malformed."""
+
+
+# -- folding --------------------------------------------------------------------------
+
+
+def _fold_char(ch: str) -> str:
+    out = []
+    for c in unicodedata.normalize("NFKC", ch).casefold():
+        code = ord(c)
+        if 0x30A1 <= code <= 0x30F6:  # katakana → hiragana
+            c = chr(code - 0x60)
+        cat = unicodedata.category(c)
+        if cat[0] in "PSZC":
+            c = " "
+        out.append(c)
+    return "".join(out)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """Folded text, and for each of its characters the index of its source in *text*.
+
+    *text* should be NFC already (``prepare`` does that); one source character
+    may fold to several characters or to none.
+    """
+    chars: list[str] = []
+    index: list[int] = []
+    last_space = True
+    for i, ch in enumerate(text):
+        for c in _fold_char(ch):
+            if c == " ":
+                if last_space:
+                    continue
+                last_space = True
+            else:
+                last_space = False
+            chars.append(c)
+            index.append(i)
+    return "".join(chars), index
+
+
+def fold_term(term: str) -> str:
+    return fold(unicodedata.normalize("NFC", term))[0].strip()
+
+
+def prepare(text: str) -> str:
+    return unicodedata.normalize("NFC", text or "")
+
+
+def _is_cjk(term: str) -> bool:
+    return bool(_CJK.search(term))
+
+
+def _term_pattern(term: str) -> str:
+    folded = re.escape(fold_term(term))
+    if _is_cjk(term):
+        return folded
+    return rf"(?<![0-9a-z]){folded}(?![0-9a-z])"
+
+
+# -- matching ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    group: str
+    term: str  # the text matched, as written in the source
+    start: int  # in the folded text
+    end: int
+    cjk: bool
+
+
+@dataclass
+class _Text:
+    source: str
+    folded: str
+    index: list[int]
+    spaces: list[int] = field(default_factory=list)
+
+    def word_at(self, pos: int) -> int:
+        return bisect.bisect_left(self.spaces, pos)
+
+    def source_span(self, hit: Hit) -> tuple[int, int]:
+        start = self.index[hit.start]
+        end = self.index[hit.end - 1] + 1
+        return start, end
+
+
+def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int) -> bool:
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    if first.end > second.start:  # overlapping
+        return False
+    if a.cjk or b.cjk:
+        return second.start - first.end <= chars
+    return text.word_at(second.start) - text.word_at(first.end) <= words
+
+
+@dataclass(frozen=True)
+class Match:
+    rule: str
+    version: str
+    field: str
+    hits: tuple[Hit, ...]
+    snippet: str
+
+    @property
+    def matched(self) -> list[str]:
+        seen: list[str] = []
+        for h in self.hits:
+            if h.term not in seen:
+                seen.append(h.term)
+        return seen
+
+
+@dataclass
+class Rule:
+    id: str
+    description: str
+    severity: str
+    scope: tuple[str, ...]
+    version: str
+    groups: dict[str, re.Pattern[str]]
+    excludes: re.Pattern[str] | None
+    expr: dict[str, Any]
+    path: Path | None = None
+
+    # Expressions evaluate to (truth, hits that made them true).
+    def _eval(self, node: dict[str, Any], text: _Text, cache: dict[str, list[Hit]]) -> tuple[bool, list[Hit]]:
+        if "terms" in node:
+            hits = self._hits(node["terms"], text, cache)
+            return bool(hits), hits
+        if "any" in node:
+            hits: list[Hit] = []
+            ok = False
+            for child in node["any"]:
+                c_ok, c_hits = self._eval(child, text, cache)
+                if c_ok:
+                    ok = True
+                    hits += c_hits
+            return ok, hits
+        if "all" in node:
+            hits = []
+            for child in node["all"]:
+                c_ok, c_hits = self._eval(child, text, cache)
+                if not c_ok:
+                    return False, []
+                hits += c_hits
+            return True, hits
+        if "not" in node:
+            c_ok, _ = self._eval(node["not"], text, cache)
+            return (not c_ok), []
+        if "near" in node:
+            a_name, b_name = node["near"]
+            words, chars = int(node.get("words", 10)), int(node.get("chars", 20))
+            a_hits = self._hits(a_name, text, cache)
+            b_hits = self._hits(b_name, text, cache)
+            pairs = [(a, b) for a in a_hits for b in b_hits if _near(a, b, text, words, chars)]
+            hits = []
+            for a, b in pairs:
+                hits += [a, b]
+            return bool(pairs), hits
+        raise RuleError(f"rule {self.id}: unknown expression {node!r}")
+
+    def _hits(self, group: str, text: _Text, cache: dict[str, list[Hit]]) -> list[Hit]:
+        if group not in cache:
+            pattern = self.groups[group]
+            cache[group] = [
+                Hit(group, text.source[text.index[m.start()]: text.index[m.end() - 1] + 1], m.start(), m.end(),
+                    bool(_CJK.search(m.group())))
+                for m in pattern.finditer(text.folded)
+            ]
+        return cache[group]
+
+    def _prepare(self, raw: str) -> _Text:
+        source = prepare(raw)
+        folded, index = fold(source)
+        if self.excludes is not None:
+            folded = self.excludes.sub(lambda m: " " * len(m.group()), folded)
+        spaces = [i for i, c in enumerate(folded) if c == " "]
+        return _Text(source, folded, index, spaces)
+
+    def match(self, title: str | None, body: str | None) -> Match | None:
+        fields = {"title": title or "", "body": body or ""}
+        for name in self.scope:
+            text = self._prepare(fields[name])
+            ok, hits = self._eval(self.expr, text, {})
+            if ok and hits:
+                unique = set(hits)
+                # A hit inside a longer one ("kidnapped" in "kidnapped Japanese citizens") adds nothing.
+                hits = sorted(
+                    (h for h in unique if not any(o != h and o.start <= h.start and h.end <= o.end for o in unique)),
+                    key=lambda h: h.start,
+                )
+                return Match(self.id, self.version, name, tuple(hits), snippet(text, hits))
+        return None
+
+
+def snippet(text: _Text, hits: list[Hit], width: int = 90) -> str:
+    """Text around the first hit, every hit inside it marked ⟦like this⟧."""
+    spans = sorted({text.source_span(h) for h in hits})
+    first_start, first_end = spans[0]
+    lo = max(0, first_start - width)
+    hi = min(len(text.source), first_end + width)
+    out, pos = [], lo
+    for start, end in spans:
+        if start < pos or end > hi:
+            continue
+        out.append(text.source[pos:start])
+        out.append(MARK_OPEN + text.source[start:end] + MARK_CLOSE)
+        pos = end
+    out.append(text.source[pos:hi])
+    body = " ".join("".join(out).split())
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text.source) else "")
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _compile_group(name: str, spec: Any, rule_id: str) -> re.Pattern[str]:
+    if isinstance(spec, list):
+        terms = spec
+    elif isinstance(spec, dict):
+        unknown = set(spec) - set(LANGUAGES)
+        if unknown:
+            raise RuleError(f"rule {rule_id}: group {name} has unknown languages {sorted(unknown)}")
+        terms = [t for lang in LANGUAGES for t in spec.get(lang, [])]
+    else:
+        raise RuleError(f"rule {rule_id}: group {name} must be a list or a table of languages")
+    terms = [t for t in terms if fold_term(t)]
+    if not terms:
+        raise RuleError(f"rule {rule_id}: group {name} has no terms")
+    # Longest first, so that "kim jong un" wins over "kim".
+    patterns = sorted({_term_pattern(t) for t in terms}, key=len, reverse=True)
+    return re.compile("|".join(patterns))
+
+
+def _check_expr(node: Any, groups: dict[str, Any], rule_id: str) -> None:
+    if not isinstance(node, dict) or len(node.keys() - {"words", "chars"}) != 1:
+        raise RuleError(f"rule {rule_id}: each expression needs exactly one of terms/any/all/not/near: {node!r}")
+    if "terms" in node:
+        if node["terms"] not in groups:
+            raise RuleError(f"rule {rule_id}: unknown term group {node['terms']!r}")
+    elif "near" in node:
+        if not (isinstance(node["near"], list) and len(node["near"]) == 2 and all(g in groups for g in node["near"])):
+            raise RuleError(f"rule {rule_id}: near takes two known term groups: {node['near']!r}")
+    elif "not" in node:
+        _check_expr(node["not"], groups, rule_id)
+    elif "any" in node or "all" in node:
+        for child in node.get("any", node.get("all")):
+            _check_expr(child, groups, rule_id)
+    else:
+        raise RuleError(f"rule {rule_id}: unknown expression {node!r}")
+
+
+def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
+    try:
+        rule_id = data["id"]
+        groups_spec = data["terms"]
+        expr = data["match"]
+    except KeyError as exc:
+        raise RuleError(f"{path or 'rule'}: missing {exc.args[0]!r}") from None
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", rule_id):
+        raise RuleError(f"{path or 'rule'}: id {rule_id!r} must be lowercase letters, digits, - or _")
+    groups = {name: _compile_group(name, spec, rule_id) for name, spec in groups_spec.items()}
+    _check_expr(expr, groups_spec, rule_id)
+    exclude_terms = data.get("exclude", {})
+    if isinstance(exclude_terms, dict):
+        exclude_terms = [t for lang in LANGUAGES for t in exclude_terms.get(lang, [])]
+    excludes = None
+    if exclude_terms:
+        excludes = re.compile("|".join(sorted({_term_pattern(t) for t in exclude_terms}, key=len, reverse=True)))
+    scope = tuple(data.get("scope", ["title", "body"]))
+    if not set(scope) <= {"title", "body"}:
+        raise RuleError(f"rule {rule_id}: scope may only name title and body")
+    version = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+    return Rule(rule_id, data.get("description", ""), data.get("severity", "normal"), scope, version,
+                groups, excludes, expr, path)
+
+
+def load_rule_file(path: Path) -> Rule:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{path}: {exc}") from None
+    return parse_rule(data, path)
+
+
+@lru_cache(maxsize=8)
+def load_rules(rules_dir: Path = RULES_DIR) -> tuple[Rule, ...]:
+    rules = tuple(load_rule_file(p) for p in sorted(rules_dir.glob("*.toml")))
+    ids = [r.id for r in rules]
+    if len(set(ids)) != len(ids):
+        raise RuleError(f"duplicate rule ids in {rules_dir}: {ids}")
+    return rules
