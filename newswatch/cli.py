@@ -94,6 +94,77 @@ def cmd_demo(args: argparse.Namespace) -> int:
         room.stop()
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    settings.prefect_defaults()
+    from newswatch import digest as digests
+
+    try:
+        digests.smtp_from_env()  # a configuration mistake is an error message, before anything runs
+    except ValueError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    db, outbox = settings.db_path(args.db), settings.outbox_path(args.outbox)
+    if not os.environ.get("PREFECT_API_URL"):
+        print("Starting Prefect's embedded server…", file=sys.stderr, flush=True)
+    from flows.digest import digest
+
+    result = digest(db=str(db), outbox=str(outbox))
+    if result["status"] == "empty":
+        print("No undelivered alerts: nothing sent.")
+        return 0
+    if result["status"] == "failed":
+        print(f"Digest not delivered; its {result['alerts']} alerts stay pending: {result['error']}", file=sys.stderr)
+        return 1
+    print(f"Digest {result['digest_id']}: {result['alerts']} alerts delivered via {', '.join(result['channels'])}")
+    for path in result["files"]:
+        print(f"  {path}")
+    return 0
+
+
+def cmd_rules_list(args: argparse.Namespace) -> int:
+    from monitors.engine import load_rules
+
+    for rule in load_rules():
+        print(f"{rule.id}  (severity {rule.severity}, version {rule.version}, {rule.path})")
+        print("  " + " ".join(rule.description.split()))
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from newswatch.alerts import backtest
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"newswatch: --since wants a date like 2026-11-01, not {args.since!r}", file=sys.stderr)
+            return 2
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+    db = settings.db_path(args.db)
+    if not db.exists():
+        print(f"newswatch: no warehouse at {db}; run a cycle first", file=sys.stderr)
+        return 2
+    try:
+        rules, hits, scanned = backtest(db, args.rule, since)
+    except KeyError as exc:
+        print(f"newswatch: {exc.args[0]}", file=sys.stderr)
+        return 2
+    for rule in rules:
+        mine = [h for h in hits if h.rule == rule.id]
+        stories = {h.story_id for h in mine}
+        print(f"== {rule.id} (version {rule.version}): {len(mine)} articles, {len(stories)} stories would match")
+        for h in mine:
+            seed = " [seed]" if h.is_seed else ""
+            print(f"- #{h.article_id} story {h.story_id}{seed} {h.source or ''}: {h.title or '(untitled)'}")
+            print(f"    matched {', '.join(h.match.matched)} in {h.match.field}: {h.match.snippet}")
+    print(f"{scanned} relevant articles replayed" + (f" since {since:%Y-%m-%d}" if since else "") + "; nothing was written.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newswatch",
@@ -135,6 +206,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--serve", action="store_true", help="only serve the newsroom until Ctrl-C")
     demo.add_argument("--opml", metavar="FILE", help="with --serve: where to write the feed list")
     demo.set_defaults(func=cmd_demo)
+
+    dig = sub.add_parser("digest", help="send the undelivered alerts as one digest",
+                         description="Gather undelivered alerts and deliver them once: as text, HTML and "
+                                     "Markdown files in the outbox, by e-mail when NEWSWATCH_SMTP_HOST is set, "
+                                     "and as a chat summary when NEWSWATCH_APPRISE_URLS is set.")
+    common(dig, feeds=False)
+    dig.add_argument("--outbox", metavar="DIR", help="where digest files go (env NEWSWATCH_OUTBOX; default: outbox/)")
+    dig.set_defaults(func=cmd_digest)
+
+    rules = sub.add_parser("rules", help="list the alert rules, or replay them over the archive",
+                           description="Work with the alert rules in monitors/rules/.")
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND", required=True)
+    rl = rules_sub.add_parser("list", help="list the rules with their versions",
+                              description="List each rule with its severity, version (a hash of its definition) and file.")
+    rl.set_defaults(func=cmd_rules_list)
+    rt = rules_sub.add_parser("test", help="show what the rules would fire on over the archive",
+                              description="Replay the rules over the relevant articles in the warehouse (seeds "
+                                          "included) and show what would have fired, without writing anything.")
+    rt.add_argument("--rule", metavar="ID", help="only this rule")
+    rt.add_argument("--since", metavar="DATE", help="only articles published (or first seen) since DATE (YYYY-MM-DD)")
+    common(rt, feeds=False)
+    rt.set_defaults(func=cmd_rules_test)
     return parser
 
 
@@ -146,10 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head, less, …
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # the last line of defence: a message, not a traceback
         from warehouse import WarehouseBusy
 
-        if isinstance(exc, WarehouseBusy):
+        from monitors.engine import RuleError
+
+        if isinstance(exc, (WarehouseBusy, RuleError)):
             print(f"newswatch: {exc}", file=sys.stderr)
             return 3
         raise

@@ -256,7 +256,11 @@ def send_email(digest: dict[str, Any], smtp: SmtpSettings) -> None:
             if smtp.security == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if smtp.user:
-                client.login(smtp.user, smtp.password or "")
+                try:
+                    client.login(smtp.user, smtp.password or "")
+                except smtplib.SMTPServerDisconnected:
+                    # Some servers hang up after refused credentials instead of answering 535.
+                    raise DeliveryError(f"SMTP login refused by {smtp.host}:{smtp.port} (connection closed)") from None
             client.send_message(msg)
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(f"SMTP login refused by {smtp.host}:{smtp.port} (code {exc.smtp_code})") from None

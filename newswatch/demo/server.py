@@ -56,6 +56,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet by default
         pass
 
+    def do_POST(self) -> None:  # noqa: N802 - webhooks in tests (chat notifications)
+        length = int(self.headers.get("Content-Length") or 0)
+        self.body = self.rfile.read(length)
+        self.do_GET()
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         srv = self.server
         path = urlsplit(self.path).path
