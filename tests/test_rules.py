@@ -1,0 +1,124 @@
+"""The alert rules: the labelled set's precision and recall, invariances, and the engine's contract."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitors.engine import RuleError, load_rules, parse_rule
+
+LABELLED = tomllib.loads((Path(__file__).parent / "rules" / "labelled.toml").read_text("utf-8"))["case"]
+RULES = {r.id: r for r in load_rules()}
+BAR = 0.95
+
+
+def scores(rule_id: str, lang: str | None) -> tuple[float, float, int]:
+    tp = fp = fn = 0
+    for case in LABELLED:
+        if lang and case["lang"] != lang:
+            continue
+        predicted = RULES[rule_id].match(None, case["text"]) is not None
+        tp += predicted and case[rule_id]
+        fp += predicted and not case[rule_id]
+        fn += (not predicted) and case[rule_id]
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, tp + fn
+
+
+def test_the_labelled_set_is_large_and_covers_every_language_and_kind() -> None:
+    assert len(LABELLED) >= 60
+    assert len({c["id"] for c in LABELLED}) == len(LABELLED)
+    for lang in ("en", "ja", "ko"):
+        mine = [c for c in LABELLED if c["lang"] == lang]
+        assert sum(c["summit"] for c in mine) >= 5 and sum(c["abductees"] for c in mine) >= 5
+        assert sum(c["kind"] == "hard-negative" for c in mine) >= 5
+
+
+@pytest.mark.parametrize("rule_id", ["summit", "abductees"])
+def test_precision_and_recall_on_the_labelled_set(rule_id: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [(lang or "all", *scores(rule_id, lang)) for lang in ("en", "ja", "ko", None)]
+    with capsys.disabled():
+        print(f"\n  rule {rule_id}: " + "; ".join(f"{lang} P={p:.3f} R={r:.3f} (n+={n})" for lang, p, r, n in rows))
+    for lang, precision, recall, _ in rows:
+        assert precision >= BAR, f"{rule_id}/{lang}: precision {precision:.3f}"
+        assert recall >= BAR, f"{rule_id}/{lang}: recall {recall:.3f}"
+
+
+def test_the_shipped_rules_have_the_documented_ids() -> None:
+    assert set(RULES) == {"summit", "abductees"}
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else ("\u3000" if c == " " else c) for c in text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(LABELLED), st.sampled_from(["upper", "lower", "full-width", "nfd"]))
+def test_verdicts_do_not_depend_on_case_width_or_normalisation(case: dict, form: str) -> None:
+    import unicodedata
+
+    text = case["text"]
+    variant = {"upper": text.upper(), "lower": text.lower(), "full-width": _full_width(text),
+               "nfd": unicodedata.normalize("NFD", text)}[form]
+    for rule in RULES.values():
+        assert (rule.match(None, variant) is None) == (rule.match(None, text) is None), (rule.id, form)
+
+
+def test_latin_terms_respect_word_boundaries_and_cjk_terms_do_not_need_them() -> None:
+    summit, abductees = RULES["summit"], RULES["abductees"]
+    assert summit.match(None, "Kimchi exporters will meet buyers at the summitry of food fairs") is None
+    assert abductees.match(None, "拉致被害者の家族が会見した") is not None  # no spaces around the term
+    assert abductees.match(None, "납북자가족모임이 기자회견을 열었다") is not None
+    assert abductees.match(None, "めぐみさんの帰国を願う") is not None and abductees.match(None, "メグミさん") is not None
+
+
+def test_a_match_explains_itself() -> None:
+    m = RULES["summit"].match("Tokyo weighs a face-to-face meeting with Chairman Kim", "body")
+    assert m is not None and m.field == "title"
+    assert m.matched == ["face-to-face meeting", "Chairman Kim"]
+    assert m.snippet == "Tokyo weighs a ⟦face-to-face meeting⟧ with ⟦Chairman Kim⟧"
+    assert m.version == RULES["summit"].version and len(m.version) == 12
+
+
+def test_exclusions_blank_out_traps() -> None:
+    assert RULES["summit"].match(None, "At the G7 summit, leaders condemned Kim Jong Un's missile tests.") is None
+    assert RULES["summit"].match(None, "Climbers reached the summit of Mount Paektu in North Korea.") is None
+    assert RULES["abductees"].match(None, "男を拉致監禁の疑いで逮捕、北朝鮮籍ではない") is None
+
+
+BASE = {"id": "t", "terms": {"a": {"en": ["alpha"]}, "b": ["beta"]}, "match": {"any": [{"terms": "a"}]}}
+
+
+def test_a_rule_version_changes_with_its_definition() -> None:
+    v1 = parse_rule(BASE).version
+    changed = {**BASE, "terms": {"a": {"en": ["alpha", "alef"]}, "b": ["beta"]}}
+    assert parse_rule(changed).version != v1
+    assert parse_rule(dict(BASE)).version == v1
+
+
+@pytest.mark.parametrize("broken, message", [
+    ({**BASE, "match": {"terms": "nope"}}, "unknown term group"),
+    ({**BASE, "match": {"near": ["a"]}}, "near takes two"),
+    ({**BASE, "match": {"all": [{"terms": "a"}], "any": []}}, "exactly one"),
+    ({**BASE, "id": "Bad Id"}, "must be lowercase"),
+    ({k: v for k, v in BASE.items() if k != "match"}, "missing 'match'"),
+    ({**BASE, "terms": {"a": {"fr": ["x"]}}}, "unknown languages"),
+])
+def test_malformed_rules_are_refused_with_a_reason(broken: dict, message: str) -> None:
+    with pytest.raises(RuleError, match=message):
+        parse_rule(broken)
+
+
+def test_combinators_compose() -> None:
+    rule = parse_rule({
+        "id": "combo", "terms": {"x": ["alpha"], "y": ["beta"], "z": ["gamma"]},
+        "match": {"all": [{"terms": "x"}, {"not": {"terms": "z"}}, {"near": ["x", "y"], "words": 2}]},
+    })
+    assert rule.match(None, "alpha then beta") is not None
+    assert rule.match(None, "alpha then beta and gamma") is None
+    assert rule.match(None, "alpha one two three beta") is None
