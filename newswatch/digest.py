@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 class DeliveryError(RuntimeError):
     """A configured channel could not take the digest."""
 
@@ -120,7 +123,9 @@ def group_alerts(alerts: list[dict[str, Any]]) -> list[tuple[str, str, list[dict
         grouped.setdefault(a["rule"], []).append(a)
     out = []
     for rid in sorted(grouped, key=lambda r: (order.get(r, len(order)), r)):
-        items = sorted(grouped[rid], key=lambda a: (a["created_at"], a["alert_id"]), reverse=True)
+        # Newest first: when the alert was raised, then when its story was published.
+        items = sorted(grouped[rid], key=lambda a: (a["created_at"], a["origin_published_at"] or _EPOCH, a["alert_id"]),
+                       reverse=True)
         desc = rules[rid].description.split(":")[0] if rid in rules else rid
         out.append((rid, desc, items))
     return out

@@ -68,3 +68,38 @@ def test_seed_is_idempotent(tmp_path: Path) -> None:
     db = tmp_path / "seeds.duckdb"
     assert "5 seed articles added" in newswatch("seed", "--db", str(db)).stdout
     assert "0 seed articles added" in newswatch("seed", "--db", str(db)).stdout
+
+
+@pytest.mark.parametrize("sub", ["list", "test"])
+def test_rules_subcommands_have_help(sub: str) -> None:
+    result = newswatch("rules", sub, "--help")
+    assert result.returncode == 0 and f"usage: newswatch rules {sub}" in result.stdout
+
+
+def test_rules_test_replays_the_seeds_without_writing(tmp_path: Path) -> None:
+    db = tmp_path / "seeds.duckdb"
+    newswatch("seed", "--db", str(db))
+    before = db.stat().st_mtime_ns
+    result = newswatch("rules", "test", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "== summit" in result.stdout and "== abductees" in result.stdout
+    assert "4 articles, 3 stories would match" in result.stdout  # summit: all seeds but 003
+    assert "5 articles, 4 stories would match" in result.stdout  # abductees: every seed
+    assert "[seed]" in result.stdout and "nothing was written" in result.stdout
+    assert db.stat().st_mtime_ns == before
+    assert newswatch("rules", "test", "--db", str(db), "--rule", "nope").returncode == 2
+    assert "0 relevant articles replayed since 2030-01-01" in newswatch("rules", "test", "--db", str(db), "--since", "2030-01-01").stdout
+
+
+def test_digest_command_says_when_there_is_nothing_to_send(prefect_api: str, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    newswatch("seed", "--db", str(db))
+    result = newswatch("digest", "--db", str(db), "--outbox", str(tmp_path / "out"), env={"PREFECT_API_URL": prefect_api})
+    assert result.returncode == 0, result.stderr
+    assert "No undelivered alerts: nothing sent." in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_digest_command_refuses_half_configured_mail(tmp_path: Path) -> None:
+    result = newswatch("digest", "--db", str(tmp_path / "w.duckdb"), env={"NEWSWATCH_SMTP_HOST": "127.0.0.1"})
+    assert result.returncode == 2 and "NEWSWATCH_MAIL_TO" in result.stderr and "Traceback" not in result.stderr

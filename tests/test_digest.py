@@ -209,3 +209,17 @@ def test_hostile_headlines_are_escaped_in_html() -> None:
     assert "<mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark>" in html
     assert 'href="http://example.org/a?b=1&amp;c=&quot;2&quot;&gt;&lt;script&gt;"' in html
     assert "<script>" in text  # plain text is plain
+
+
+def test_the_smtp_password_can_come_from_a_prefect_secret_block(prefect_api: str) -> None:
+    from prefect.blocks.system import Secret
+
+    from newswatch.digest import smtp_from_env
+
+    Secret(value="from-the-block").save("newswatch-smtp-test", overwrite=True)
+    smtp = smtp_from_env({"NEWSWATCH_SMTP_HOST": "127.0.0.1", "NEWSWATCH_MAIL_TO": "a@example.org, b@example.org",
+                          "NEWSWATCH_SMTP_USER": "u", "NEWSWATCH_SMTP_PASSWORD_BLOCK": "newswatch-smtp-test"})
+    assert smtp is not None and smtp.password == "from-the-block"
+    assert smtp.recipients == ("a@example.org", "b@example.org") and smtp.port == 587 and smtp.security == "starttls"
+    assert "from-the-block" not in repr(smtp)
+    assert smtp_from_env({}) is None
