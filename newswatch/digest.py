@@ -57,6 +57,10 @@ class SmtpSettings:
     sender: str
     recipients: tuple[str, ...]
     timeout: float = 30.0
+    ca_file: str | None = None  # a private CA to trust, besides the system's
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r})"
@@ -66,7 +70,8 @@ def smtp_from_env(env: dict[str, str] | None = None) -> SmtpSettings | None:
     """SMTP settings from NEWSWATCH_SMTP_* variables; None when no host is set.
 
     The password comes from NEWSWATCH_SMTP_PASSWORD, or from the Prefect
-    Secret block named in NEWSWATCH_SMTP_PASSWORD_BLOCK.
+    Secret block named in NEWSWATCH_SMTP_PASSWORD_BLOCK. NEWSWATCH_SMTP_CA_FILE
+    adds a CA to trust (a company mail server with a private certificate).
     """
     env = dict(os.environ if env is None else env)
     host = env.get("NEWSWATCH_SMTP_HOST")
@@ -87,7 +92,7 @@ def smtp_from_env(env: dict[str, str] | None = None) -> SmtpSettings | None:
         password = Secret.load(block).get()
     return SmtpSettings(host, port, security, env.get("NEWSWATCH_SMTP_USER") or None, password,
                         env.get("NEWSWATCH_MAIL_FROM", f"newswatch@{host}"), recipients,
-                        float(env.get("NEWSWATCH_SMTP_TIMEOUT", "30")))
+                        float(env.get("NEWSWATCH_SMTP_TIMEOUT", "30")), env.get("NEWSWATCH_SMTP_CA_FILE") or None)
 
 
 def apprise_urls(env: dict[str, str] | None = None) -> list[str]:
@@ -254,12 +259,12 @@ def send_email(digest: dict[str, Any], smtp: SmtpSettings) -> None:
     try:
         if smtp.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
-                                                   context=ssl.create_default_context())
+                                                   context=smtp.tls_context())
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         with client:
             if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=smtp.tls_context())
             if smtp.user:
                 try:
                     client.login(smtp.user, smtp.password or "")
@@ -271,6 +276,8 @@ def send_email(digest: dict[str, Any], smtp: SmtpSettings) -> None:
         raise DeliveryError(f"SMTP login refused by {smtp.host}:{smtp.port} (code {exc.smtp_code})") from None
     except smtplib.SMTPException as exc:
         raise DeliveryError(f"SMTP error from {smtp.host}:{smtp.port}: {type(exc).__name__}") from None
+    except ssl.SSLError as exc:
+        raise DeliveryError(f"TLS with {smtp.host}:{smtp.port} failed: {exc.reason or exc}") from None
     except (OSError, TimeoutError) as exc:
         raise DeliveryError(f"cannot reach SMTP server {smtp.host}:{smtp.port}: {exc.strerror or type(exc).__name__}") from None
 

@@ -223,3 +223,53 @@ def test_the_smtp_password_can_come_from_a_prefect_secret_block(prefect_api: str
     assert smtp.recipients == ("a@example.org", "b@example.org") and smtp.port == 587 and smtp.security == "starttls"
     assert "from-the-block" not in repr(smtp)
     assert smtp_from_env({}) is None
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_mail_goes_over_tls_with_login(security: str, alerted_db: Path, inbox: Inbox, smtp_port: int, tmp_path: Path) -> None:
+    import ssl
+    from dataclasses import replace
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    if security == "ssl":
+        controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port, ssl_context=server_tls,
+                                authenticator=_authenticator, auth_require_tls=False, auth_required=True)
+    else:
+        controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port, tls_context=server_tls,
+                                require_starttls=True, authenticator=_authenticator, auth_required=True)
+    controller.start()
+    try:
+        settings = replace(smtp_settings(smtp_port), security=security)
+        untrusted = deliver_digest(alerted_db, tmp_path / "outbox", settings)
+        trusted = deliver_digest(alerted_db, tmp_path / "outbox", replace(settings, ca_file=str(cert)))
+    finally:
+        controller.stop()
+    assert untrusted.status == "failed" and "certificate" in untrusted.error.lower()
+    assert trusted.status == "sent" and len(inbox.messages) == 1
