@@ -31,6 +31,17 @@ from newswatch.demo.server import DemoNewsroom  # noqa: E402
 FAST_GAP = 0.02  # politeness gap for tests: the newsroom is ours
 
 
+def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Run *sql* on the warehouse read-only, as a user would."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """A real Prefect server for the whole session; yields its API URL."""

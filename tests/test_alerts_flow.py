@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+import httpx
+
 
 from flows.digest import digest
 from flows.monitor import monitor
@@ -13,14 +14,7 @@ from newswatch.demo.server import DemoNewsroom
 from newswatch.opml import FeedSource
 
 from .conftest import FAST_GAP
-
-
-def q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+from .conftest import rows as q
 
 
 def test_alerts_only_for_new_relevant_stories_once_per_story(prefect_api: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
@@ -73,5 +67,8 @@ def test_the_digest_flow_writes_the_outbox_once(prefect_api: str, newsroom: Demo
     text = next(outbox.glob("*.txt")).read_text("utf-8")
     assert "SUMMIT" in text and "ABDUCTEES" in text and "also in 2 outlets" in text
     assert q(db, "SELECT count(*) FROM alerts WHERE delivered_at IS NULL") == [(0,)]
+    body = {"artifacts": {"key": {"any_": ["digest"]}}, "limit": 5, "offset": 0, "sort": "CREATED_DESC"}
+    latest = httpx.post(f"{prefect_api}/artifacts/filter", json=body).raise_for_status().json()[0]
+    assert latest["type"] == "markdown" and "## summit" in latest["data"]
     assert digest(db=str(db), outbox=str(outbox))["status"] == "empty"
     assert len(list(outbox.iterdir())) == 3

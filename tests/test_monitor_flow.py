@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.monitor import monitor
@@ -12,15 +11,7 @@ from newswatch.demo.server import DemoNewsroom
 from newswatch.opml import FeedSource
 from newswatch.urls import canonical_url
 
-from .conftest import FAST_GAP
-
-
-def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+from .conftest import FAST_GAP, rows
 
 
 def run(newsroom: DemoNewsroom, db: Path, tmp_path: Path, extra: list[FeedSource] | None = None) -> dict:
