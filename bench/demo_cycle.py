@@ -36,7 +36,7 @@ def one_round(gap: float) -> dict:
         t0 = time.perf_counter()
         cold = run_cycle(db, room.feeds(), settings, progress=quiet)
         t1 = time.perf_counter()
-        warm = run_cycle(db, room.feeds(), settings, progress=quiet)
+        warm = run_cycle(db, room.feeds(), settings, progress=quiet, force=True)
         t2 = time.perf_counter()
         con = duckdb.connect(str(db), read_only=True)
         articles, relevant, stories = con.execute(

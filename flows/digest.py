@@ -24,7 +24,7 @@ def digest(db: str | None = None, outbox: str | None = None) -> dict:
     outbox_dir = str(settings.outbox_path(outbox))
     result = deliver(db_file, outbox_dir)
     if result.status == "empty":
-        logger.info("No undelivered alerts: nothing to send")
+        logger.info("No undelivered alerts and no feed in trouble: nothing to send")
     elif result.status == "failed":
         logger.warning("Digest not delivered, %d alerts stay pending: %s", result.alerts, result.error)
     else:

@@ -35,8 +35,8 @@ def load_seeds(db: str) -> pipeline.StoreReport:
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def poll_feeds(db: str, feeds: str, host_gap: float) -> pipeline.PollReport:
-    return pipeline.poll_stage(Path(db), read_opml(feeds), FetchSettings(min_gap=host_gap), _progress())
+def poll_feeds(db: str, feeds: str, host_gap: float, force: bool) -> pipeline.PollReport:
+    return pipeline.poll_stage(Path(db), read_opml(feeds), FetchSettings(min_gap=host_gap), _progress(), force)
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
@@ -55,8 +55,13 @@ def evaluate_rules(db: str) -> AlertReport:
 
 
 @flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them.")
-def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None) -> dict:
-    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules."""
+def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None,
+            all_feeds: bool = False) -> dict:
+    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules.
+
+    Only feeds that are due are polled; ``all_feeds`` polls every feed that is
+    not backing off after a failure.
+    """
     logger = get_run_logger()
     feeds_file = str(settings.feeds_path(feeds))
     db_file = str(settings.db_path(db))
@@ -64,7 +69,7 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
     summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow())
     summary.seeds_loaded = load_seeds(db_file).articles_stored
-    summary.poll = poll_feeds(db_file, feeds_file, gap)
+    summary.poll = poll_feeds(db_file, feeds_file, gap, all_feeds)
     summary.fetch = fetch_pages(db_file, gap)
     summary.store = store_articles(db_file)
     summary.alerts = evaluate_rules(db_file)

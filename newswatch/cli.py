@@ -19,14 +19,14 @@ def _configure_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _run_flow(feeds: Path, db: Path, host_gap: float | None) -> dict:
+def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False) -> dict:
     settings.prefect_defaults()
     if not os.environ.get("PREFECT_API_URL"):
         print("Starting Prefect's embedded server (the first start on a machine can take half a minute)…",
               file=sys.stderr, flush=True)
     from flows.monitor import monitor
 
-    return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap)
+    return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds)
 
 
 def _print_summary(summary: dict, db: Path) -> None:
@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
     print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
-    summary = _run_flow(feeds, db, args.host_gap)
+    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds)
     _print_summary(summary, db)
     return 0
 
@@ -85,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             opml = room.write_opml(Path(tmp) / "demo.opml")
             print(f"Running one cycle into {db}")
-            summary = _run_flow(opml, db, args.host_gap)
+            summary = _run_flow(opml, db, args.host_gap, all_feeds=True)
         _print_summary(summary, db)
         print(f"\nTry: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
               ".sql('SELECT story_id, copies, outlets FROM stories ORDER BY copies DESC LIMIT 5'))\"")
@@ -110,7 +110,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     result = digest(db=str(db), outbox=str(outbox))
     if result["status"] == "empty":
-        print("No undelivered alerts: nothing sent.")
+        print("No undelivered alerts and no feed in trouble: nothing sent.")
         return 0
     if result["status"] == "failed":
         print(f"Digest not delivered; its {result['alerts']} alerts stay pending: {result['error']}", file=sys.stderr)
@@ -118,6 +118,48 @@ def cmd_digest(args: argparse.Namespace) -> int:
     print(f"Digest {result['digest_id']}: {result['alerts']} alerts delivered via {', '.join(result['channels'])}")
     for path in result["files"]:
         print(f"  {path}")
+    return 0
+
+
+def _ago(when, now) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{seconds / size:.0f}{unit}"
+            break
+    else:
+        text = f"{seconds:.0f}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from warehouse.db import read_query
+
+    db = settings.db_path(args.db)
+    try:
+        result = read_query(db, """SELECT status, title, url, last_status, last_new_item_at, consecutive_failures,
+                                          next_poll_at, last_error FROM feed_health
+                                   ORDER BY status = 'ok', status, title""")
+    except FileNotFoundError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    now = datetime.now(timezone.utc)
+    table = [
+        (status, title or url, http or "-", _ago(last_new, now), failures,
+         "now" if next_poll is None or next_poll <= now else _ago(next_poll, now), error or "")
+        for status, title, url, http, last_new, failures, next_poll, error in result.rows
+    ]
+    print_table(["status", "feed", "http", "last new item", "failures", "next poll", "last error"], table)
+    counts: dict[str, int] = {}
+    for row in table:
+        counts[row[0]] = counts.get(row[0], 0) + 1
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no feeds polled yet", file=sys.stderr)
     return 0
 
 
@@ -165,6 +207,93 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _format_cell(value: object, width: int = 60) -> str:
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _width(text: str) -> int:
+    """Columns *text* takes in a terminal: East Asian wide characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def print_table(columns: list[str], rows: list[tuple], out=sys.stdout) -> None:
+    cells = [[_format_cell(v) for v in row] for row in rows]
+    widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(_pad(c, w) for c, w in zip(columns, widths)).rstrip(), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for r in cells:
+        print("  ".join(_pad(v, w) for v, w in zip(r, widths)).rstrip(), file=out)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from warehouse.db import export_query, read_query
+
+    db = settings.db_path(args.db)
+    state = {"told": False}
+
+    def waiting(seconds: float) -> None:
+        if not state["told"]:
+            print("The warehouse is busy (a cycle is writing); waiting…", file=sys.stderr, flush=True)
+            state["told"] = True
+
+    try:
+        if args.format == "parquet" or (args.output and args.format in ("csv", "json")):
+            if not args.output:
+                print("newswatch: --format parquet needs --output FILE", file=sys.stderr)
+                return 2
+            if not db.exists():
+                raise FileNotFoundError(f"no warehouse at {db}; run a cycle first")
+            waited = export_query(db, args.sql, args.output, args.format, wait=args.wait, on_wait=waiting)
+            print(f"Wrote {args.output}", file=sys.stderr)
+        else:
+            result = read_query(db, args.sql, wait=args.wait, on_wait=waiting)
+            waited = result.waited
+            if args.format == "json":
+                json.dump([dict(zip(result.columns, r)) for r in result.rows], sys.stdout, ensure_ascii=False,
+                          indent=1, default=str)
+                print()
+            elif args.format == "csv":
+                writer = csv.writer(sys.stdout)
+                writer.writerow(result.columns)
+                writer.writerows(result.rows)
+            else:
+                shown = result.rows[: args.max_rows]
+                print_table(result.columns, shown)
+                more = len(result.rows) - len(shown)
+                print(f"({len(result.rows)} rows" + (f"; {more} not shown, see --max-rows" if more > 0 else "") + ")",
+                      file=sys.stderr)
+    except FileNotFoundError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    except duckdb_errors() as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    if state["told"]:
+        print(f"(waited {waited:.2f}s for the warehouse)", file=sys.stderr)
+    return 0
+
+
+def duckdb_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    # Errors in the user's SQL: a message, not a traceback. A lock that never
+    # clears is WarehouseBusy, handled in main().
+    return (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException,
+            duckdb.InvalidInputException, duckdb.ConversionException, duckdb.PermissionException,
+            duckdb.NotImplementedException, duckdb.OutOfRangeException)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newswatch",
@@ -188,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(run)
     run.add_argument("--host-gap", type=float, metavar="SECONDS",
                      help="minimum gap between two requests to one host (env NEWSWATCH_HOST_GAP; default 1.0)")
+    run.add_argument("--all-feeds", action="store_true",
+                     help="poll every feed now, not only those due (feeds backing off after failures still wait)")
     run.set_defaults(func=cmd_run)
 
     seed = sub.add_parser("seed", help="load the seed articles only",
@@ -214,6 +345,28 @@ def build_parser() -> argparse.ArgumentParser:
     common(dig, feeds=False)
     dig.add_argument("--outbox", metavar="DIR", help="where digest files go (env NEWSWATCH_OUTBOX; default: outbox/)")
     dig.set_defaults(func=cmd_digest)
+
+    feeds_cmd = sub.add_parser("feeds", help="list each feed's health and next poll",
+                               description="List every polled feed: ok, failing, silent (much quieter than its "
+                                           "usual rhythm) or new; its last HTTP status, last new item, consecutive "
+                                           "failures, next poll and last error.")
+    common(feeds_cmd, feeds=False)
+    feeds_cmd.set_defaults(func=cmd_feeds)
+
+    query = sub.add_parser("query", help="run SQL on the warehouse (read-only) and print the result",
+                           description="Run one SQL statement on the warehouse, opened read-only, and print "
+                                       "the result as a table, CSV or JSON, or write it to a file (CSV, JSON, "
+                                       "Parquet). While a cycle is writing, it waits and then runs. "
+                                       "Views: articles, stories, feeds, alerts, fetch_failures, cycles.")
+    query.add_argument("sql", help='the SQL, e.g. "SELECT * FROM stories ORDER BY copies DESC LIMIT 10"')
+    query.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table",
+                       help="output format (default table; parquet needs --output)")
+    query.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of the terminal")
+    query.add_argument("--max-rows", type=int, default=100, metavar="N", help="rows shown as a table (default 100)")
+    query.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
+                       help="how long to wait for a writing cycle to let go of the file (default 120)")
+    common(query, feeds=False)
+    query.set_defaults(func=cmd_query)
 
     rules = sub.add_parser("rules", help="list the alert rules, or replay them over the archive",
                            description="Work with the alert rules in monitors/rules/.")
@@ -247,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
 
         from monitors.engine import RuleError
 
+        import duckdb
+
+        if isinstance(exc, duckdb.CatalogException):
+            print(f"newswatch: {exc}\n(an older warehouse is upgraded by the next `newswatch run` or `newswatch seed`)",
+                  file=sys.stderr)
+            return 2
         if isinstance(exc, (WarehouseBusy, RuleError)):
             print(f"newswatch: {exc}", file=sys.stderr)
             return 3

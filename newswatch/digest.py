@@ -148,12 +148,27 @@ def _outlets(copies: list[dict[str, Any]] | None, origin_source: str | None) -> 
     return out
 
 
-def render(alerts: list[dict[str, Any]], now: datetime) -> tuple[str, str, str, str]:
-    """(subject, text, html, markdown) for a digest of *alerts*."""
+def _feed_line(f: dict[str, Any], now: datetime) -> str:
+    name = f["title"] or f["url"]
+    if f["status"] == "failing":
+        return f"{name}: failing ({f['consecutive_failures']} in a row): {f['last_error'] or 'no detail'}"
+    if f["last_new_item_at"] is None:
+        return f"{name}: silent, no new item seen yet"
+    days = (now - f["last_new_item_at"]).total_seconds() / 86400
+    return f"{name}: silent, no new item for {days:.1f} days"
+
+
+def render(alerts: list[dict[str, Any]], now: datetime,
+           feeds: list[dict[str, Any]] | None = None) -> tuple[str, str, str, str]:
+    """(subject, text, html, markdown) for a digest of *alerts*, and of *feeds* in trouble."""
+    feeds = feeds or []
     groups = group_alerts(alerts)
     n_stories = len(alerts)
     counts = ", ".join(f"{rid} {len(items)}" for rid, _, items in groups)
-    subject = f"newswatch digest: {n_stories} new {'story' if n_stories == 1 else 'stories'} ({counts})"
+    subject = f"newswatch digest: {n_stories} new {'story' if n_stories == 1 else 'stories'}"
+    subject += f" ({counts})" if counts else ""
+    if feeds:
+        subject += f"; {len(feeds)} {'feed' if len(feeds) == 1 else 'feeds'} in trouble"
     when = now.strftime("%Y-%m-%d %H:%M UTC")
 
     text = [subject, f"{when}", ""]
@@ -199,6 +214,14 @@ def render(alerts: list[dict[str, Any]], now: datetime) -> tuple[str, str, str, 
             parts.append("</div>")
             text.append("")
             md.append("")
+    if feeds:
+        heading = f"Feeds in trouble — {len(feeds)}"
+        text += [heading.upper(), "=" * len(heading), ""] + [f"* {_feed_line(f, now)}\n  {f['url']}" for f in feeds] + [""]
+        md += [f"## {_md_escape(heading)}", ""] + [f"- {_md_escape(_feed_line(f, now))} (<{f['url']}>)" for f in feeds] + [""]
+        parts.append(f"<h2 style=\"font-size: 17px; border-bottom: 1px solid #ccc;\">{html.escape(heading)}</h2><ul>")
+        parts += [f"<li>{html.escape(_feed_line(f, now))}<br><span style=\"color: #666; font-size: 12px;\">"
+                  f"{html.escape(f['url'])}</span></li>" for f in feeds]
+        parts.append("</ul>")
     parts.append("<p style=\"color: #999; font-size: 11px;\">Sent by newswatch.</p></body></html>")
     return subject, "\n".join(text).rstrip() + "\n", "\n".join(parts) + "\n", "\n".join(md).rstrip() + "\n"
 
@@ -227,12 +250,13 @@ def fix_digest(db_path: Path) -> dict[str, Any] | None:
             log.info("Re-sending digest %s, fixed earlier but never confirmed sent", earlier["digest_id"])
             return earlier
         alerts = store.pending_alerts()
-        if not alerts:
+        feeds = store.feeds_in_trouble()
+        if not alerts and not feeds:
             return None
         now = datetime.now(timezone.utc)
         ids = sorted(a["alert_id"] for a in alerts)
-        digest_id = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
-        subject, text, html_body, markdown = render(alerts, now)
+        digest_id = hashlib.sha256(f"{now.isoformat()}|{','.join(map(str, ids))}".encode()).hexdigest()[:16]
+        subject, text, html_body, markdown = render(alerts, now, feeds)
         row = {
             "digest_id": digest_id, "message_id": make_msgid(idstring=digest_id, domain="newswatch.invalid"),
             "created_at": now, "alert_count": len(alerts), "subject": subject, "text_body": text,
@@ -311,7 +335,7 @@ def deliver_digest(db_path: Path, outbox: Path | None = None, smtp: SmtpSettings
     outbox = outbox or settings.outbox_path()
     digest = fix_digest(db_path)
     if digest is None:
-        log.info("No undelivered alerts: no digest sent")
+        log.info("No undelivered alerts and no feed in trouble: no digest sent")
         return DigestResult(None, 0, (), "empty")
     channels: list[str] = []
     if smtp is not None:

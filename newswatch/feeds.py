@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=24)
+POLL_MIN = timedelta(minutes=10)
+POLL_MAX = timedelta(hours=24)
+DEFAULT_ITEM_INTERVAL = timedelta(hours=1)
 MAX_ENTRIES_PER_FEED = 2000
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
@@ -93,12 +96,64 @@ def entry_rows(parsed: Any, feed_url: str, now: datetime) -> list[dict[str, Any]
     return rows
 
 
+def item_interval(dates: list[datetime]) -> float | None:
+    """The median gap between a feed's entry dates, in seconds (None: too few dates)."""
+    ordered = sorted(set(dates))
+    gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:])]
+    gaps = [g for g in gaps if g > 0]
+    if len(gaps) < 2:
+        return None
+    gaps.sort()
+    return gaps[len(gaps) // 2]
+
+
+def _max_age(cache_control: str | None) -> float | None:
+    for part in (cache_control or "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "max-age" and value.strip().isdigit():
+            return float(value)
+    return None
+
+
+def server_min_interval(parsed: Any, headers: dict[str, str]) -> float | None:
+    """The longest wait the server asks for: RSS <ttl> (minutes) or Cache-Control max-age."""
+    waits = []
+    ttl = str(parsed.feed.get("ttl") or "").strip() if parsed is not None else ""
+    if ttl.isdigit():
+        waits.append(float(ttl) * 60)
+    max_age = _max_age(headers.get("cache-control"))
+    if max_age:
+        waits.append(max_age)
+    return max(waits) if waits else None
+
+
+def next_poll_delay(state: dict[str, Any], now: datetime) -> timedelta:
+    """When to poll a healthy feed again, from its own rhythm, within bounds.
+
+    Half the feed's usual gap between items, longer when it has been quiet
+    for a while, never sooner than its TTL or max-age, between 10 minutes
+    and a day.
+    """
+    interval = state.get("item_interval_s") or DEFAULT_ITEM_INTERVAL.total_seconds()
+    delay = interval / 2
+    last_new = state.get("last_new_item_at")
+    if last_new is not None:
+        delay = max(delay, (now - last_new).total_seconds() / 4)
+    if state.get("min_interval_s"):
+        delay = max(delay, state["min_interval_s"])
+    return min(POLL_MAX, max(POLL_MIN, timedelta(seconds=delay)))
+
+
 def backoff(failures: int) -> timedelta:
     return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, failures - 1)))
 
 
-def is_due(state: dict[str, Any] | None, now: datetime) -> bool:
-    return not state or state.get("next_poll_at") is None or state["next_poll_at"] <= now
+def is_due(state: dict[str, Any] | None, now: datetime, *, force: bool = False) -> bool:
+    """Whether to poll a feed now. *force* overrides its schedule, never a failure's backoff
+    or the server's Retry-After."""
+    if not state or state.get("next_poll_at") is None or state["next_poll_at"] <= now:
+        return True
+    return force and not state.get("consecutive_failures")
 
 
 async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] | None) -> PollResult:
@@ -117,6 +172,9 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         "consecutive_failures": state.get("consecutive_failures") or 0,
         "last_error": None,
         "next_poll_at": None,
+        "item_interval_s": state.get("item_interval_s"),
+        "min_interval_s": state.get("min_interval_s"),
+        "polls": (state.get("polls") or 0) + 1,
     }
     headers = {"Accept": FEED_ACCEPT}
     if state.get("etag"):
@@ -138,7 +196,8 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
     if result.error:
         return failed(result.error, retry_after=result.retry_after)
     if result.status == 304:
-        new_state.update(consecutive_failures=0, last_success_at=now)
+        new_state.update(consecutive_failures=0, last_success_at=now,
+                         min_interval_s=server_min_interval(None, result.headers) or new_state["min_interval_s"])
         return PollResult(source.url, new_state, outcome="unchanged")
     if result.status != 200:
         return failed(f"unexpected HTTP {result.status}")
@@ -151,7 +210,8 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         body_hash=digest,
     )
     if digest == state.get("body_hash"):
-        new_state.update(consecutive_failures=0, last_success_at=now)
+        new_state.update(consecutive_failures=0, last_success_at=now,
+                         min_interval_s=server_min_interval(None, result.headers) or new_state["min_interval_s"])
         return PollResult(source.url, new_state, outcome="unchanged")
     if not body.strip():
         return failed("empty response body")
@@ -173,10 +233,14 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         warning = f"feed parsed despite errors: {parsed.get('bozo_exception')}"
         log.info("Feed %s: %s", source.url, warning)
     title = html_to_text(parsed.feed.get("title")) or None
+    entries = entry_rows(parsed, source.url, now)
     new_state.update(
         title=source.title or title or new_state["title"],
         consecutive_failures=0,
         last_success_at=now,
         last_error=warning,
+        item_interval_s=item_interval([e["published_at"] for e in entries if e["published_at"]])
+        or new_state["item_interval_s"],
+        min_interval_s=server_min_interval(parsed, result.headers),
     )
-    return PollResult(source.url, new_state, entries=entry_rows(parsed, source.url, now), warning=warning)
+    return PollResult(source.url, new_state, entries=entries, warning=warning)

@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from monitors.topic import load_topic
+from monitors.topic import Verdict, load_topic
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.dedup import Fingerprint, fingerprint, same_story
 from newswatch.extract import HTML_TYPES, choose_text, decode_html, extract_page
-from newswatch.feeds import PollResult, is_due, poll_feed
+from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource
 from newswatch.seeds import SEEDS_DIR, load_seeds
@@ -130,17 +130,18 @@ async def _poll_all(sources: Sequence[FeedSource], states: dict[str, dict], sett
 
 
 def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
-               progress: Progress = _log_progress) -> PollReport:
-    """Poll every due feed; store feed states and new entries in one transaction."""
+               progress: Progress = _log_progress, force: bool = False) -> PollReport:
+    """Poll every due feed (every feed not backing off, with *force*); store feed
+    states and new entries in one transaction."""
     settings = settings or FetchSettings()
     now = utcnow()
     with open_warehouse(db_path) as wh:
         states = wh.feed_states()
-    due = [s for s in sources if is_due(states.get(s.url), now)]
+    due = [s for s in sources if is_due(states.get(s.url), now, force=force)]
     report = PollReport(feeds_total=len(sources), feeds_not_due=len(sources) - len(due))
     for s in sources:
         if s not in due:
-            log.info("Feed %s is backing off until %s", s.url, states[s.url]["next_poll_at"])
+            log.debug("Feed %s is not due until %s", s.url, states[s.url]["next_poll_at"])
     results, report.requests, report.bytes_received = asyncio.run(_poll_all(due, states, settings, progress))
     by_url = {r.url: r for r in results}
     results = [by_url[s.url] for s in due]  # file order, for a stable first-seen order
@@ -176,6 +177,9 @@ def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSett
         for r in results:
             if new_per_feed.get(r.url):
                 r.state["last_new_item_at"] = now
+            if r.outcome != "failed":
+                polled = r.state["last_polled_at"]
+                r.state["next_poll_at"] = polled + next_poll_delay(r.state, polled)
         report.new_entries = wh.save_poll([r.state for r in results], fresh)
     return report
 
@@ -282,30 +286,49 @@ def store_stage(db_path: Path) -> StoreReport:
     """Judge, deduplicate and append every extracted entry, in one transaction."""
     with open_warehouse(db_path) as wh:
         rows = wh.entries_to_store()
-        candidates = [
-            {
-                "url": r["link"] or r["entry_key"],
-                "canonical_url": r["canonical_url"] or r["entry_key"],
-                "final_url": r["final_url"],
-                "guid": r["guid"],
-                "feed_url": r["feed_url"],
-                "title": r["title"] or r["page_title"],
-                "author": r["page_author"] or r["author"],
-                "source": r["site_name"],
-                "language": r["language"],
-                "published_at": r["published_at"] or r["page_date"],
-                "first_seen_at": r["discovered_at"],
-                "text": r["text"],
-                "method": r["method"],
-                "is_seed": False,
-                "entry_key": r["entry_key"],
-            }
-            for r in rows
-        ]
-        return store_candidates(wh, candidates)
+    if not rows:
+        return StoreReport()
+    candidates = [
+        {
+            "url": r["link"] or r["entry_key"],
+            "canonical_url": r["canonical_url"] or r["entry_key"],
+            "final_url": r["final_url"],
+            "guid": r["guid"],
+            "feed_url": r["feed_url"],
+            "title": r["title"] or r["page_title"],
+            "author": r["page_author"] or r["author"],
+            "source": r["site_name"],
+            "language": r["language"],
+            "published_at": r["published_at"] or r["page_date"],
+            "first_seen_at": r["discovered_at"],
+            "text": r["text"],
+            "method": r["method"],
+            "is_seed": False,
+            "entry_key": r["entry_key"],
+        }
+        for r in rows
+    ]
+    prepared = prepare_candidates(candidates)  # the CPU work, without holding the file
+    with open_warehouse(db_path) as wh:
+        return store_candidates(wh, candidates, prepared)
 
 
-def store_candidates(wh: Any, candidates: list[dict[str, Any]]) -> StoreReport:
+@dataclass(frozen=True)
+class Prepared:
+    verdicts: list[Verdict]
+    fingerprints: dict[int, Fingerprint]  # candidate index → fingerprint (texts only)
+
+
+def prepare_candidates(candidates: list[dict[str, Any]]) -> Prepared:
+    """Relevance verdicts and fingerprints: pure CPU work, done before the warehouse is opened."""
+    topic = load_topic()
+    return Prepared(
+        [topic.judge(c["title"], c["text"]) for c in candidates],
+        {i: fingerprint(c["text"]) for i, c in enumerate(candidates) if c["text"]},
+    )
+
+
+def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepared | None = None) -> StoreReport:
     """Judge relevance, find each candidate's story, and append, atomically.
 
     Layers, cheapest first: canonical URL (already stored: nothing to add),
@@ -313,21 +336,21 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]]) -> StoreReport:
     relevant articles are fingerprinted and can be matched.
     """
     report = StoreReport()
-    topic = load_topic()
+    prepared = prepared or prepare_candidates(candidates)
     existing = wh.stored_canonical_urls([c["canonical_url"] for c in candidates])
     entry_updates: list[dict[str, Any]] = []
-    fresh: list[dict[str, Any]] = []
+    fresh: list[tuple[dict[str, Any], Verdict, Fingerprint | None]] = []
     seen_urls: set[str] = set()
-    for c in candidates:
+    for i, c in enumerate(candidates):
         if c["canonical_url"] in existing or c["canonical_url"] in seen_urls:
             report.already_stored += 1
             if c["entry_key"]:
                 entry_updates.append({"entry_key": c["entry_key"], "article_id": None})
             continue
         seen_urls.add(c["canonical_url"])
-        fresh.append(c)
+        fresh.append((c, prepared.verdicts[i], prepared.fingerprints.get(i)))
 
-    fps = {i: fingerprint(c["text"]) for i, c in enumerate(fresh) if c["text"]}
+    fps = {i: fp for i, (_, _, fp) in enumerate(fresh) if fp is not None}
     by_hash = wh.stories_by_text_hash([fp.text_hash for fp in fps.values()])
     all_keys = {k for fp in fps.values() for k in fp.band_keys()}
     stored_bands = wh.lsh_candidates(list(all_keys))
@@ -339,9 +362,7 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]]) -> StoreReport:
 
     ids = wh.next_article_ids(len(fresh))
     articles, minhashes, band_rows = [], [], []
-    for i, (c, article_id) in enumerate(zip(fresh, ids)):
-        fp = fps.get(i)
-        verdict = topic.judge(c["title"], c["text"])
+    for (c, verdict, fp), article_id in zip(fresh, ids):
         relevant, reason = verdict.relevant, verdict.reason
         if c["is_seed"] and not relevant:
             relevant, reason = True, f"seed (reference corpus); rule says {reason}"
@@ -446,12 +467,12 @@ def new_cycle_id() -> str:
 
 
 def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
-              seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress) -> CycleSummary:
+              seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False) -> CycleSummary:
     """One whole cycle without Prefect (the flow in flows/monitor.py does the same)."""
     summary = CycleSummary(new_cycle_id(), utcnow())
     t0 = time.perf_counter()
     summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
-    summary.poll = poll_stage(db_path, sources, settings, progress)
+    summary.poll = poll_stage(db_path, sources, settings, progress, force)
     summary.fetch = fetch_stage(db_path, settings, progress=progress)
     summary.store = store_stage(db_path)
     summary.alerts = alert_stage(db_path)

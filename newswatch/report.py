@@ -29,7 +29,7 @@ def summary_lines(summary: CycleSummary | dict[str, Any]) -> list[tuple[str, str
     return [
         ("seeds", f"{g('seeds_loaded')} loaded"),
         ("feeds", f"{g('poll', 'feeds_polled')} polled, {g('poll', 'feeds_failed')} failed, "
-                  f"{g('poll', 'feeds_unchanged')} unchanged, {g('poll', 'feeds_not_due')} backing off"),
+                  f"{g('poll', 'feeds_unchanged')} unchanged, {g('poll', 'feeds_not_due')} not due yet"),
         ("entries", f"{g('poll', 'new_entries')} new"),
         ("pages", f"{g('fetch', 'pages_fetched')} fetched, {g('fetch', 'fallbacks')} used the feed's text, "
                   f"{g('fetch', 'failed')} failed, {g('fetch', 'retry_later')} to retry"),

@@ -96,7 +96,7 @@ def test_digest_command_says_when_there_is_nothing_to_send(prefect_api: str, tmp
     newswatch("seed", "--db", str(db))
     result = newswatch("digest", "--db", str(db), "--outbox", str(tmp_path / "out"), env={"PREFECT_API_URL": prefect_api})
     assert result.returncode == 0, result.stderr
-    assert "No undelivered alerts: nothing sent." in result.stdout
+    assert "No undelivered alerts and no feed in trouble: nothing sent." in result.stdout
     assert not (tmp_path / "out").exists()
 
 

@@ -14,9 +14,10 @@ from newswatch.urls import canonical_url
 from .conftest import FAST_GAP, rows
 
 
-def run(newsroom: DemoNewsroom, db: Path, tmp_path: Path, extra: list[FeedSource] | None = None) -> dict:
+def run(newsroom: DemoNewsroom, db: Path, tmp_path: Path, extra: list[FeedSource] | None = None,
+        all_feeds: bool = False) -> dict:
     opml = newsroom.write_opml(tmp_path / "feeds.opml", extra)
-    return monitor(feeds=str(opml), db=str(db), host_gap=FAST_GAP)
+    return monitor(feeds=str(opml), db=str(db), host_gap=FAST_GAP, all_feeds=all_feeds)
 
 
 def article_for_page(db: Path, newsroom: DemoNewsroom, page: dict) -> tuple:
@@ -115,7 +116,10 @@ def test_a_second_cycle_adds_nothing_and_polls_conditionally(prefect_api: str, n
     before = {t: rows(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("article", "entry", "minhash_band")}
     first_requests = len(newsroom.requests)
 
-    summary = run(newsroom, db, tmp_path)
+    # Nothing is due yet: a scheduled cycle polls nothing.
+    assert run(newsroom, db, tmp_path)["poll"]["feeds_not_due"] == len(newsroom.index["outlets"])
+    assert len(newsroom.requests) == first_requests
+    summary = run(newsroom, db, tmp_path, all_feeds=True)
 
     after = {t: rows(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("article", "entry", "minhash_band")}
     assert after == before

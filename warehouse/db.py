@@ -8,7 +8,10 @@ applied, each in its own transaction, whenever the file is opened for writing.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import logging
+import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +23,13 @@ from typing import Any
 import duckdb
 
 log = logging.getLogger(__name__)
+
+# DuckDB's Python binding tries `import pandas` for every parameter value it
+# converts; without pandas installed, each failed import searches sys.path
+# again (9,000 values cost 0.3 s). Recording pandas as absent makes the
+# failure instant. Only when pandas really is not installed.
+if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+    sys.modules["pandas"] = None  # type: ignore[assignment]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -50,26 +60,33 @@ def _is_lock_error(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
 
 
-def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Open *path*, waiting up to *wait* seconds while another process holds it."""
-    deadline = time.monotonic() + wait
-    delay = 0.05
+def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0,
+            on_wait: Any = None) -> duckdb.DuckDBPyConnection:
+    """Open *path*, waiting up to *wait* seconds while another process holds it.
+
+    DuckDB lets one process write a file, or several read it, never both at
+    once; every connection here is short, so waiting a little always works.
+    ``on_wait(seconds_so_far)`` is called while waiting.
+    """
+    started = time.monotonic()
+    delay = 0.02
     warned = False
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
-                if _is_lock_error(exc):
-                    raise WarehouseBusy(
-                        f"{path} is held by another process (waited {wait:.0f}s)"
-                    ) from exc
+            if not _is_lock_error(exc):
                 raise
-            if not warned:
+            waited = time.monotonic() - started
+            if waited >= wait:
+                raise WarehouseBusy(f"{path} is held by another process (waited {wait:.0f}s)") from exc
+            if on_wait is not None:
+                on_wait(waited)
+            elif not warned:
                 log.info("Warehouse %s is busy; waiting for the other process", path)
                 warned = True
             time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 1.5, 0.5)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -108,12 +125,14 @@ def open_warehouse(path: Path | str, *, read_only: bool = False, wait: float = 6
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = connect(path, read_only=read_only, wait=wait)
+    opened = time.monotonic()
     try:
         if not read_only:
             migrate(con)
         yield Warehouse(con)
     finally:
         con.close()
+        log.debug("Held %s (%s) for %.3fs", path, "read" if read_only else "write", time.monotonic() - opened)
 
 
 def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -137,6 +156,35 @@ class Warehouse:
             raise
         self.con.execute("COMMIT")
 
+    def _types(self, table: str) -> dict[str, str]:
+        return {name: kind for name, kind, *_ in self.con.execute(f"DESCRIBE {table}").fetchall()}
+
+    def _unnest(self, table: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> tuple[str, list[Any]]:
+        """A SELECT that yields *rows* as typed columns: one statement for a whole batch.
+
+        DuckDB runs ``executemany`` one row at a time; a batch of lists unnested
+        side by side is one vectorised statement, and keeps the write lock short.
+        """
+        types = self._types(table)
+        select = ", ".join(f"unnest(${i + 1}::{types[c]}[]) AS {c}" for i, c in enumerate(columns))
+        return f"SELECT {select}", [[row[c] for row in rows] for c in columns]
+
+    def bulk_insert(self, table: str, rows: Sequence[dict[str, Any]], conflict: str = "DO NOTHING") -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        select, params = self._unnest(table, rows, columns)
+        self.con.execute(f"INSERT INTO {table} ({', '.join(columns)}) {select} ON CONFLICT {conflict}", params)
+
+    def bulk_update(self, table: str, key: str, rows: Sequence[dict[str, Any]], set_sql: str | None = None) -> None:
+        """UPDATE *table* from *rows* matched on *key*; every other column is assigned."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        select, params = self._unnest(table, rows, columns)
+        assignments = set_sql or ", ".join(f"{c} = u.{c}" for c in columns if c != key)
+        self.con.execute(f"UPDATE {table} SET {assignments} FROM ({select}) u WHERE {table}.{key} = u.{key}", params)
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         return _rows(self.con.execute(sql, params or []))
 
@@ -157,10 +205,10 @@ class Warehouse:
                 self.con.execute(
                     """INSERT INTO feed (url, title, etag, last_modified, body_hash, last_polled_at,
                            last_success_at, last_new_item_at, last_status, consecutive_failures,
-                           last_error, next_poll_at)
+                           last_error, next_poll_at, item_interval_s, min_interval_s, polls)
                        VALUES ($url, $title, $etag, $last_modified, $body_hash, $last_polled_at,
                            $last_success_at, $last_new_item_at, $last_status, $consecutive_failures,
-                           $last_error, $next_poll_at)
+                           $last_error, $next_poll_at, $item_interval_s, $min_interval_s, $polls)
                        ON CONFLICT (url) DO UPDATE SET
                            title = excluded.title, etag = excluded.etag,
                            last_modified = excluded.last_modified, body_hash = excluded.body_hash,
@@ -169,19 +217,13 @@ class Warehouse:
                            last_new_item_at = excluded.last_new_item_at,
                            last_status = excluded.last_status,
                            consecutive_failures = excluded.consecutive_failures,
-                           last_error = excluded.last_error, next_poll_at = excluded.next_poll_at""",
+                           last_error = excluded.last_error, next_poll_at = excluded.next_poll_at,
+                           item_interval_s = excluded.item_interval_s,
+                           min_interval_s = excluded.min_interval_s, polls = excluded.polls""",
                     row,
                 )
             before = self.scalar("SELECT count(*) FROM entry")
-            if entries:
-                self.con.executemany(
-                    """INSERT INTO entry (entry_key, feed_url, guid, link, canonical_url, title,
-                           author, summary, published_at, discovered_at, status)
-                       VALUES ($entry_key, $feed_url, $guid, $link, $canonical_url, $title,
-                           $author, $summary, $published_at, $discovered_at, 'pending')
-                       ON CONFLICT (entry_key) DO NOTHING""",
-                    entries,
-                )
+            self.bulk_insert("entry", [{**e, "status": "pending"} for e in entries])
             return self.scalar("SELECT count(*) FROM entry") - before
 
     def known_entries(self, keys: Sequence[str], guids: Sequence[str]) -> tuple[set[str], set[str]]:
@@ -221,16 +263,9 @@ class Warehouse:
         if not results:
             return
         with self.transaction():
-            self.con.executemany(
-                """UPDATE entry SET status = $status, attempts = attempts + 1, error = $error,
-                       final_url = $final_url, http_status = $http_status,
-                       content_type = $content_type, fetched_at = $fetched_at,
-                       page_title = $page_title, page_author = $page_author,
-                       page_date = $page_date, site_name = $site_name, language = $language,
-                       text = $text, method = $method
-                   WHERE entry_key = $entry_key""",
-                results,
-            )
+            columns = [c for c in results[0] if c != "entry_key"]
+            self.bulk_update("entry", "entry_key", results,
+                             ", ".join(f"{c} = u.{c}" for c in columns) + ", attempts = entry.attempts + 1")
 
     def entries_to_store(self) -> list[dict[str, Any]]:
         return self.query(
@@ -294,27 +329,23 @@ class Warehouse:
         """Insert articles with their fingerprints and close their entries, atomically."""
         with self.transaction():
             before = self.scalar("SELECT count(*) FROM article")
-            if articles:
-                cols = list(articles[0])
-                self.con.executemany(
-                    f"INSERT INTO article ({', '.join(cols)}) VALUES ({', '.join('$' + c for c in cols)}) "
-                    "ON CONFLICT (canonical_url) DO NOTHING",
-                    articles,
-                )
+            self.bulk_insert("article", articles)
             if minhashes:
-                self.con.executemany(
-                    "INSERT INTO article_minhash VALUES ($article_id, $shingles, $signature) "
-                    "ON CONFLICT (article_id) DO NOTHING",
-                    minhashes,
+                self.con.execute(
+                    """INSERT INTO article_minhash
+                       SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[]), unnest($3::UBIGINT[][])
+                       ON CONFLICT (article_id) DO NOTHING""",
+                    [[m["article_id"] for m in minhashes], [m["shingles"] for m in minhashes],
+                     [m["signature"] for m in minhashes]],
                 )
             if bands:
-                self.con.executemany("INSERT INTO minhash_band VALUES (?, ?)", bands)
-            if entry_updates:
-                self.con.executemany(
-                    "UPDATE entry SET status = 'stored', article_id = $article_id, error = NULL "
-                    "WHERE entry_key = $entry_key",
-                    entry_updates,
+                # One statement for all band rows: 32 per article add up.
+                keys, ids = zip(*bands)
+                self.con.execute(
+                    "INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
+                    [list(keys), list(ids)],
                 )
+            self.bulk_update("entry", "entry_key", entry_updates, "status = 'stored', article_id = u.article_id")
             return self.scalar("SELECT count(*) FROM article") - before
 
     def seed_urls(self) -> set[str]:
@@ -371,24 +402,9 @@ class AlertStore:
                     checked: Sequence[int], now: datetime) -> int:
         with self.wh.transaction():
             before = self.wh.scalar("SELECT count(*) FROM alert")
-            if alerts:
-                self.con.executemany(
-                    """INSERT INTO alert (alert_id, rule, rule_version, story_id, article_id, severity,
-                           matched, field, snippet, created_at)
-                       VALUES ($alert_id, $rule, $rule_version, $story_id, $article_id, $severity,
-                           $matched, $field, $snippet, $created_at)
-                       ON CONFLICT (rule, story_id) DO NOTHING""",
-                    alerts,
-                )
-            if attachments:
-                self.con.executemany(
-                    "INSERT INTO alert_article VALUES ($alert_id, $article_id, $added_at) ON CONFLICT DO NOTHING",
-                    attachments,
-                )
-            if checked:
-                self.con.executemany(
-                    "INSERT INTO rule_check VALUES (?, ?) ON CONFLICT DO NOTHING", [(a, now) for a in checked]
-                )
+            self.wh.bulk_insert("alert", alerts)
+            self.wh.bulk_insert("alert_article", attachments)
+            self.wh.bulk_insert("rule_check", [{"article_id": a, "checked_at": now} for a in checked])
             return self.wh.scalar("SELECT count(*) FROM alert") - before
 
     # -- digests ----------------------------------------------------------------
@@ -414,6 +430,12 @@ class AlertStore:
                ORDER BY al.created_at DESC, o.published_at DESC NULLS LAST, al.alert_id DESC"""
         )
 
+    def feeds_in_trouble(self) -> list[dict[str, Any]]:
+        return self.wh.query(
+            """SELECT url, title, status, consecutive_failures, last_error, last_new_item_at
+               FROM feed_health WHERE status IN ('failing', 'silent') ORDER BY status, coalesce(title, url)"""
+        )
+
     def create_digest(self, row: dict[str, Any], alert_ids: Sequence[int]) -> None:
         with self.wh.transaction():
             cols = list(row)
@@ -436,3 +458,53 @@ class AlertStore:
             self.con.execute("UPDATE digest SET sent_at = ?, channels = ? WHERE digest_id = ?", [now, channels, digest_id])
             self.con.execute("UPDATE alert SET delivered_at = ? WHERE digest_id = ? AND delivered_at IS NULL", [now, digest_id])
             return self.wh.scalar("SELECT count(*) FROM alert WHERE digest_id = ?", [digest_id])
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    waited: float  # seconds spent waiting for a writer to let go of the file
+
+
+def read_query(path: Path | str, sql: str, *, wait: float = 120.0, limit: int | None = None,
+               on_wait: Any = None) -> QueryResult:
+    """Run *sql* on a read-only connection, waiting while a cycle holds the file.
+
+    A read-only connection cannot write, whatever the SQL says.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}; run a cycle first")
+    started = time.monotonic()
+    con = connect(path, read_only=True, wait=wait, on_wait=on_wait)
+    waited = time.monotonic() - started
+    try:
+        cursor = con.execute(sql)
+        if cursor.description is None:
+            return QueryResult([], [], waited)
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
+        return QueryResult(columns, rows, waited)
+    finally:
+        con.close()
+
+
+def export_query(path: Path | str, sql: str, dest: Path | str, fmt: str, *, wait: float = 120.0,
+                 on_wait: Any = None) -> float:
+    """Write the result of *sql* to *dest* as csv, json or parquet; returns seconds waited."""
+    started = time.monotonic()
+    con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
+    waited = time.monotonic() - started
+    try:
+        rel = con.sql(sql)
+        if fmt == "parquet":
+            rel.write_parquet(str(dest))
+        elif fmt == "csv":
+            rel.write_csv(str(dest), header=True)
+        else:
+            records = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
+            Path(dest).write_text(json.dumps(records, ensure_ascii=False, indent=1, default=str) + "\n", "utf-8")
+        return waited
+    finally:
+        con.close()
