@@ -163,6 +163,41 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from newswatch.search import tokens
+    from warehouse.db import search
+
+    db = settings.db_path(args.db)
+    if not db.exists():
+        print(f"newswatch: no warehouse at {db}; run a cycle first", file=sys.stderr)
+        return 2
+    query_tokens = tokens(args.terms)
+    if not query_tokens:
+        print("newswatch: nothing to search for", file=sys.stderr)
+        return 2
+    hits = search(db, query_tokens, limit=args.limit)
+    if not hits:
+        print(f"No article matches {args.terms!r}.", file=sys.stderr)
+        return 1
+    print_table(
+        ["score", "date", "source", "title", "story"],
+        [(f"{h['score']:.2f}", f"{h['published']:%Y-%m-%d}" if h["published"] else "", h["source"] or "",
+          h["title"] or "", h["story_id"]) for h in hits],
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from newswatch.serve import ServeError, serve
+
+    try:
+        serve(args.feeds, args.db, args.outbox, args.interval, args.digest_cron, args.timezone, args.port)
+    except ServeError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_rules_list(args: argparse.Namespace) -> int:
     from monitors.engine import load_rules
 
@@ -338,6 +373,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--opml", metavar="FILE", help="with --serve: where to write the feed list")
     demo.set_defaults(func=cmd_demo)
 
+    srv = sub.add_parser("serve", help="run monitor and digest on their schedules until stopped",
+                         description="Serve the monitor deployment (every --interval seconds) and the digest "
+                                     "deployment (--digest-cron) from this process. Without PREFECT_API_URL it "
+                                     "starts a Prefect server of its own on 127.0.0.1 and stops it on exit. "
+                                     "Ctrl-C or SIGTERM stops cleanly.")
+    common(srv)
+    srv.add_argument("--outbox", metavar="DIR", help="where digest files go (env NEWSWATCH_OUTBOX)")
+    srv.add_argument("--interval", type=float, default=900, metavar="SECONDS",
+                     help="how often the monitor cycle runs (default 900: every 15 minutes)")
+    srv.add_argument("--digest-cron", default="0 8 * * *", metavar="CRON",
+                     help="when the digest goes out (default '0 8 * * *')")
+    srv.add_argument("--timezone", default="Asia/Tokyo", help="time zone of --digest-cron (default Asia/Tokyo)")
+    srv.add_argument("--port", type=int, default=None, help="port of the Prefect server it starts (default: a free one)")
+    srv.set_defaults(func=cmd_serve)
+
     dig = sub.add_parser("digest", help="send the undelivered alerts as one digest",
                          description="Gather undelivered alerts and deliver them once: as text, HTML and "
                                      "Markdown files in the outbox, by e-mail when NEWSWATCH_SMTP_HOST is set, "
@@ -352,6 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
                                            "failures, next poll and last error.")
     common(feeds_cmd, feeds=False)
     feeds_cmd.set_defaults(func=cmd_feeds)
+
+    search = sub.add_parser("search", help="full-text search in English, Japanese and Korean",
+                            description="Rank the relevant articles that contain every word of the query "
+                                        "(BM25). Japanese and Korean are matched by character pairs, so "
+                                        "拉致 or 납북자 find words without spaces around them.")
+    search.add_argument("terms", help='what to look for, e.g. "拉致被害者" or "Megumi Yokota"')
+    search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
+    common(search, feeds=False)
+    search.set_defaults(func=cmd_search)
 
     query = sub.add_parser("query", help="run SQL on the warehouse (read-only) and print the result",
                            description="Run one SQL statement on the warehouse, opened read-only, and print "

@@ -26,10 +26,12 @@ from newswatch.extract import HTML_TYPES, choose_text, decode_html, extract_page
 from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource
+from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
 from newswatch.textnorm import detect_language
 from newswatch.urls import canonical_url
 from warehouse import open_warehouse
+from warehouse.db import refresh_search_index
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +416,10 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
         if c["entry_key"]:
             entry_updates.append({"entry_key": c["entry_key"], "article_id": article_id})
     report.articles_stored = wh.append_articles(articles, minhashes, band_rows, entry_updates)
+    refresh_search_index(wh, [
+        {"article_id": a["article_id"], "tokens": search_document(a["title"], a["text"])}
+        for a in articles if a["relevant"]
+    ])
     return report
 
 

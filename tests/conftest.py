@@ -32,10 +32,10 @@ FAST_GAP = 0.02  # politeness gap for tests: the newsroom is ours
 
 
 def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    """Run *sql* on the warehouse read-only, as a user would."""
-    import duckdb
+    """Run *sql* on the warehouse read-only, as a user would (waiting while a cycle writes)."""
+    from warehouse.db import connect
 
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True, wait=60)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -368,6 +368,64 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def fts_extension_path() -> Path:
+    """The fts extension shipped on PyPI (duckdb-extension-fts): loaded by path, no download."""
+    spec = importlib.util.find_spec("duckdb_extension_fts")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the duckdb-extension-fts package is not installed")
+    base = Path(list(spec.submodule_search_locations)[0]) / "extensions" / f"v{duckdb.__version__}"
+    path = base / "fts.duckdb_extension"
+    if not path.exists():
+        raise RuntimeError(f"no fts extension for DuckDB {duckdb.__version__} in {base.parent}; "
+                           "install duckdb-extension-fts of the same version as duckdb")
+    return path
+
+
+def load_fts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"LOAD '{fts_extension_path()}'")
+
+
+def refresh_search_index(wh: "Warehouse", docs: Sequence[dict[str, Any]]) -> None:
+    """Add search documents and rebuild the full-text index over them."""
+    if not docs:
+        return
+    with wh.transaction():
+        wh.bulk_insert("article_search", docs)
+    load_fts(wh.con)
+    wh.con.execute(
+        """PRAGMA create_fts_index('article_search', 'article_id', 'tokens', stemmer = 'none',
+               stopwords = 'none', ignore = '\\s+', strip_accents = 0, lower = 0, overwrite = 1)"""
+    )
+
+
+def search(path: Path | str, query_tokens: Sequence[str], *, limit: int = 20, wait: float = 120.0,
+           on_wait: Any = None) -> list[dict[str, Any]]:
+    """Articles matching every token, best BM25 score first."""
+    con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
+    try:
+        load_fts(con)
+        has_index = con.execute(
+            "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fts_main_article_search'"
+        ).fetchone()[0]
+        if not has_index:
+            return []
+        cursor = con.execute(
+            """SELECT a.article_id, a.story_id, s.score, a.title, a.source, a.language, a.url,
+                      coalesce(a.published_at, a.first_seen_at) AS published, a.is_seed
+               FROM (SELECT article_id,
+                            fts_main_article_search.match_bm25(article_id, $1, conjunctive := 1) AS score
+                     FROM article_search) s
+               JOIN articles a USING (article_id)
+               WHERE s.score IS NOT NULL
+               ORDER BY s.score DESC, a.article_id
+               LIMIT $2""",
+            [" ".join(query_tokens), limit],
+        )
+        return _rows(cursor)
+    finally:
+        con.close()
+
+
 class AlertStore:
     """Alert and digest operations (kept apart from the article pipeline's)."""
 
