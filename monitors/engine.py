@@ -25,11 +25,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from newswatch.textnorm import CJK_CHARS, kana_fold
+
 RULES_DIR = Path(__file__).with_name("rules")
 LANGUAGES = ("en", "ja", "ko")
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_CJK = re.compile(f"[{CJK_CHARS}]")
 
 
 class RuleError(ValueError):
@@ -41,10 +43,7 @@ class RuleError(ValueError):
 
 def _fold_char(ch: str) -> str:
     out = []
-    for c in unicodedata.normalize("NFKC", ch).casefold():
-        code = ord(c)
-        if 0x30A1 <= code <= 0x30F6:  # katakana → hiragana
-            c = chr(code - 0x60)
+    for c in kana_fold(unicodedata.normalize("NFKC", ch).casefold()):
         cat = unicodedata.category(c)
         if cat[0] in "PSZC":
             c = " "

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import re
 
-from newswatch.textnorm import normalize
+from newswatch.textnorm import CJK_CHARS, kana_fold, normalize
 
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]+")
-
-
-def _kana_fold(text: str) -> str:
-    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 
 
 def tokens(text: str) -> list[str]:
     out: list[str] = []
-    for word in _kana_fold(normalize(text)).split():
+    for word in kana_fold(normalize(text)).split():
         pos = 0
         for m in _CJK_RUN.finditer(word):
             if m.start() > pos:

@@ -12,7 +12,9 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+#: Kana, CJK ideographs and Hangul: the scripts written without spaces between words.
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+_CJK = re.compile(f"[{CJK_CHARS}]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -24,6 +26,11 @@ def normalize(text: str) -> str:
     # casefold can produce new compatibility sequences; normalise once more.
     folded = unicodedata.normalize("NFKC", folded)
     return " ".join(_NON_WORD.sub(" ", folded).split())
+
+
+def kana_fold(text: str) -> str:
+    """Katakana to hiragana, so that ヨコタ and よこた are one word."""
+    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
 
 
 def text_hash(text: str) -> str:
