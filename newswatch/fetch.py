@@ -52,6 +52,8 @@ class FetchSettings:
     max_concurrency: int = 32
     respect_robots: bool = True
     user_agent: str = USER_AGENT
+    extract_workers: int = 0  # processes for extraction; 0: one per core
+    pool_threshold: int = 40  # fewer pages than this are extracted in a thread
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -189,7 +193,8 @@ def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSett
 # -- fetching and extraction ----------------------------------------------------------
 
 
-async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: int) -> tuple[dict[str, Any], bool]:
+async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: int,
+                       pool: Executor | None = None) -> tuple[dict[str, Any], bool]:
     """Fetch and extract one entry; returns (update row, whether a page was fetched)."""
     update: dict[str, Any] = {
         "entry_key": entry["entry_key"], "status": "failed", "error": None, "final_url": None,
@@ -213,7 +218,8 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
             page_error = f"unsupported content type {result.content_type}"
         else:
             html, _encoding = decode_html(result.body or b"", result.headers.get("content-type", ""))
-            page = await asyncio.to_thread(extract_page, html, result.final_url)
+            # Extraction is CPU work: in worker processes when there are many pages.
+            page = await asyncio.get_running_loop().run_in_executor(pool, extract_page, html, result.final_url)
             page_error = page.error
     else:
         page_error = "entry has no link; using the feed's text"
@@ -236,31 +242,45 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
     return update, fetched
 
 
+@contextmanager
+def extraction_pool(pages: int, settings: FetchSettings) -> Iterator[Executor | None]:
+    """Worker processes for trafilatura when the batch is large enough to repay their start
+    (None: extract in the event loop's default thread pool)."""
+    workers = settings.extract_workers or os.cpu_count() or 1
+    if pages < settings.pool_threshold or workers < 2:
+        yield None
+        return
+    # forkserver: workers start clean, not as forks of a process that runs threads.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield pool
+
+
 async def _fetch_all(entries: list[dict[str, Any]], settings: FetchSettings, max_attempts: int,
                      progress: Progress, sink: Callable[[list[dict[str, Any]]], None], report: FetchReport) -> None:
     pending: list[dict[str, Any]] = []
-    async with Fetcher(settings) as fetcher:
-        tasks = [asyncio.create_task(_fetch_entry(fetcher, e, max_attempts)) for e in entries]
-        for done, task in enumerate(asyncio.as_completed(tasks), start=1):
-            update, fetched = await task
-            report.pages_fetched += fetched
-            if update["status"] == "extracted":
-                report.extracted += 1
-                report.fallbacks += update["method"] != "trafilatura"
-            elif update["status"] == "pending":
-                report.retry_later += 1
-            else:
-                report.failed += 1
-            if update["error"] and update["status"] != "extracted":
-                report.failures.append((update["final_url"] or update["entry_key"], update["error"]))
-            pending.append(update)
-            if len(pending) >= WRITE_BATCH:
+    with extraction_pool(len(entries), settings) as pool:
+        async with Fetcher(settings) as fetcher:
+            tasks = [asyncio.create_task(_fetch_entry(fetcher, e, max_attempts, pool)) for e in entries]
+            for done, task in enumerate(asyncio.as_completed(tasks), start=1):
+                update, fetched = await task
+                report.pages_fetched += fetched
+                if update["status"] == "extracted":
+                    report.extracted += 1
+                    report.fallbacks += update["method"] != "trafilatura"
+                elif update["status"] == "pending":
+                    report.retry_later += 1
+                else:
+                    report.failed += 1
+                if update["error"] and update["status"] != "extracted":
+                    report.failures.append((update["final_url"] or update["entry_key"], update["error"]))
+                pending.append(update)
+                if len(pending) >= WRITE_BATCH:
+                    sink(pending)
+                    pending = []
+                progress("fetched pages", done, len(tasks))
+            if pending:
                 sink(pending)
-                pending = []
-            progress("fetched pages", done, len(tasks))
-        if pending:
-            sink(pending)
-        report.requests, report.bytes_received = fetcher.requests, fetcher.bytes_received
+            report.requests, report.bytes_received = fetcher.requests, fetcher.bytes_received
 
 
 def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attempts: int = 3,

@@ -14,6 +14,8 @@ from newswatch.fetch import PERMANENT, Fetcher, FetchSettings, parse_retry_after
 from newswatch.opml import FeedSource
 from newswatch.pipeline import fetch_stage, poll_stage
 
+from .conftest import rows
+
 FAST = FetchSettings(min_gap=0.02, retries=0)
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
@@ -174,3 +176,19 @@ def test_an_entry_seen_by_guid_or_canonical_link_is_not_taken_twice(newsroom: De
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT link, guid FROM entry").fetchall() == [(base, "wire-1")]
     con.close()
+
+
+def test_extraction_in_worker_processes_gives_the_same_articles(newsroom: DemoNewsroom, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    results = {}
+    for mode, settings in {"thread": replace(FAST, pool_threshold=10_000),
+                           "processes": replace(FAST, pool_threshold=1, extract_workers=2)}.items():
+        db = tmp_path / f"{mode}.duckdb"
+        poll_stage(db, newsroom.feeds(), FAST)
+        report = fetch_stage(db, settings)
+        assert report.extracted == len(newsroom.index["pages"])
+        results[mode] = rows(db, "SELECT entry_key, method, language, md5(text) FROM entry ORDER BY entry_key")
+    # Links differ by port only in the newsroom's address; compare everything else.
+    strip = lambda rs: [(k.split("/", 3)[3], m, lang, h) for k, m, lang, h in rs]  # noqa: E731
+    assert strip(results["thread"]) == strip(results["processes"])
