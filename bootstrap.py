@@ -4,7 +4,7 @@
     python3 bootstrap.py run      # one monitoring cycle (default feeds, newswatch.duckdb)
     python3 bootstrap.py test     # the whole test suite
     python3 bootstrap.py demo     # a cycle against the built-in demo newsroom
-    python3 bootstrap.py bench    # the demo-newsroom benchmark
+    python3 bootstrap.py bench    # the benchmark on a synthetic news web (bench/benchmark.py)
 
 Needs only Python 3.11+. The first call creates .venv in the project folder
 and installs the locked dependencies (requirements.lock) into it; later calls
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         "run": [str(BIN / "newswatch"), "run"],
         "demo": [str(BIN / "newswatch"), "demo"],
         "test": [str(PYTHON), "-m", "pytest"],
-        "bench": [str(PYTHON), str(ROOT / "bench" / "demo_cycle.py")],
+        "bench": [str(PYTHON), str(ROOT / "bench" / "benchmark.py")],
     }
     if command not in commands:
         print(f"bootstrap.py: unknown command {command!r}; try: {', '.join(commands)}", file=sys.stderr)

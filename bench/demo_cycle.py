@@ -1,10 +1,10 @@
 """End-to-end figures on the demo newsroom: articles, stories and seconds.
 
-    python3 bootstrap.py bench [--host-gap 0.2] [--repeat 3]
+    .venv/bin/python bench/demo_cycle.py [--host-gap 0.2] [--repeat 3]
 
 Runs a cold cycle (empty warehouse) and a warm cycle (nothing changed) with
 the plain stage functions, several times, and prints the medians. Writes the
-figures to bench/results/demo_cycle.json.
+figures to bench/results/demo_cycle.json (or --json).
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host-gap", type=float, default=0.2, help="politeness gap per host (default 0.2 s)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported (default 3)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "demo_cycle.json",
+                        help="where to write the figures")
     args = parser.parse_args()
     rounds = []
     for i in range(args.repeat):
@@ -78,9 +80,8 @@ def main() -> None:
           f"{platform.python_version()}")
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "demo_cycle.json").write_text(json.dumps({"host_gap": args.host_gap, "rounds": rounds, "median": med}, indent=1))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"host_gap": args.host_gap, "rounds": rounds, "median": med}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,253 @@
+"""newswatch against the machine's limit and the alternatives, on a synthetic news web.
+
+    python3 bootstrap.py bench [--articles 1000] [--hosts 40] [--latency 0.1] [--gap 0.25]
+
+Serves a synthetic news web (bench/synthetic.py) on 127.0.0.1 and measures, in
+the same run on the same web:
+
+1. a newswatch cold cycle (empty warehouse): articles per second, wall time,
+   CPU time and peak memory of its whole process tree;
+2. the machine's limit for that web: the larger of trafilatura's extraction CPU
+   time for every page (single process) divided by the cores, and the time the
+   politeness settings force on the busiest host; and newswatch's ratio to it;
+3. a naive baseline: a sequential loop of feedparser + httpx + trafilatura +
+   one INSERT per row;
+4. trafilatura's own command line in feed mode with parallel downloads;
+5. a warm cycle with nothing changed: wall time and bytes, against the cold one;
+6. deduplication cost per article as the archive grows (synthesised directly
+   in the warehouse).
+
+Prints a table and writes bench/results/benchmark.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import SyntheticWeb  # noqa: E402
+from newswatch.opml import write_opml  # noqa: E402
+
+WORKERS = ROOT / "bench" / "_workers.py"
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory of *root* and all its descendants, in bytes."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += [p for p, parent in parents.items() if parent == pid]
+    return total
+
+
+def timed(cmd: list[str]) -> dict:
+    """Run *cmd*; wall time, CPU time of its tree, peak memory of its tree, and its JSON output."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}): {err[-2000:]}")
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak / 2**20,
+            "result": json.loads(lines[-1]) if lines else {}}
+
+
+def extraction_limit(web: SyntheticWeb) -> tuple[float, int]:
+    """CPU seconds trafilatura needs for every page, single process (our settings)."""
+    from newswatch.extract import extract_page
+
+    total = 0.0
+    for a in web.articles:
+        html = web.page(a).decode()
+        t0 = time.process_time()
+        extract_page(html, f"http://127.0.0.1/news/{a.number}.html")
+        total += time.process_time() - t0
+    return total, len(web.articles)
+
+
+def politeness_limit(web: SyntheticWeb, gap: float, per_host: int = 2) -> float:
+    """The least time the politeness rules allow on the busiest host."""
+    busiest = max(len(v) for v in web.by_host.values())
+    requests = busiest + 2 + 1  # pages, two feeds, robots.txt
+    return max((requests - 1) * gap, requests * web.latency / per_host)
+
+
+def trafilatura_cli(feeds: list[str], out_dir: Path, parallel: int) -> dict:
+    exe = shutil.which("trafilatura", path=str(Path(sys.executable).parent)) or "trafilatura"
+    listing = out_dir / "feeds.txt"
+    listing.write_text("\n".join(feeds) + "\n")
+    started = time.perf_counter()
+    proc = subprocess.run([exe, "--feed", "-i", str(listing), "--parallel", str(parallel), "-o", str(out_dir / "out")],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    written = len(list((out_dir / "out").glob("*"))) if (out_dir / "out").exists() else 0
+    return {"wall": wall, "written": written, "returncode": proc.returncode}
+
+
+def dedup_cost(sizes: list[int], batch: int = 100) -> dict[int, float]:
+    """Milliseconds per new article to judge, fingerprint, look up and append,
+    with an archive of N stories synthesised directly in the warehouse."""
+    import numpy as np
+
+    from newswatch.pipeline import prepare_candidates, store_candidates
+    from warehouse import open_warehouse
+
+    web = SyntheticWeb(hosts=4, articles=batch, latency=0, syndicated=0, off_topic=0)
+    texts = [" ".join(a.paragraphs) for a in web.articles]
+    results = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "archive.duckdb"
+            rng = np.random.default_rng(n)
+            with open_warehouse(db) as wh:
+                ids = -np.arange(1, n + 1, dtype=np.int64)  # below the ids the sequence hands out
+                wh.con.execute(
+                    """INSERT INTO article (article_id, url, canonical_url, first_seen_at, relevant,
+                                            relevance_reason, story_id, is_seed)
+                       SELECT i, 'syn:' || i, 'syn:' || i, now(), true, 'synthetic', i, false
+                       FROM unnest($1::BIGINT[]) t(i)""", [ids.tolist()])
+                sigs = rng.integers(0, 2**63, size=(n, 128), dtype=np.uint64)
+                wh.con.execute("INSERT INTO article_minhash SELECT unnest($1::BIGINT[]), 1000, unnest($2::UBIGINT[][])",
+                               [ids.tolist(), sigs.tolist()])
+                keys = rng.integers(-2**63, 2**63 - 1, size=n * 32, dtype=np.int64)
+                wh.con.execute("INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
+                               [keys.tolist(), np.repeat(ids, 32).tolist()])
+            candidates = [{"url": f"http://new/{k}", "canonical_url": f"http://new/{k}", "final_url": None, "guid": None,
+                           "feed_url": None, "title": "Japan North Korea", "author": None, "source": "new",
+                           "language": "en", "published_at": None, "first_seen_at": datetime_now(), "text": t,
+                           "method": "synthetic", "is_seed": False, "entry_key": None} for k, t in enumerate(texts)]
+            started = time.perf_counter()
+            prepared = prepare_candidates(candidates)
+            with open_warehouse(db) as wh:
+                store_candidates(wh, candidates, prepared)
+            results[n] = (time.perf_counter() - started) * 1000 / batch
+    return results
+
+
+def datetime_now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1000, help="articles on the web (default 1000)")
+    parser.add_argument("--hosts", type=int, default=40, help="hosts (default 40), each with an RSS and an Atom feed")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per request (default 0.1, ±0.05 jitter)")
+    parser.add_argument("--gap", type=float, default=0.25, help="newswatch's politeness gap per host (default 0.25 s)")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: naive,cli,dedup")
+    parser.add_argument("--dedup-sizes", default="10000,200000", help="archive sizes for the dedup cost (stories)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "benchmark.json")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    cores = os.cpu_count() or 1
+    figures: dict = {"machine": f"{platform.machine()}, {cores} cores, Python {platform.python_version()}",
+                     "articles": args.articles, "hosts": args.hosts, "latency": args.latency, "gap": args.gap}
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+
+    with tempfile.TemporaryDirectory() as tmp, SyntheticWeb(args.hosts, args.articles, args.latency,
+                                                             args.latency / 2) as web:
+        tmp = Path(tmp)
+        opml = tmp / "feeds.opml"
+        write_opml(opml, "synthetic", web.feeds())
+
+        say("newswatch cold cycle …")
+        sent = web.bytes_sent
+        cold = timed([sys.executable, str(WORKERS), "newswatch", str(opml), str(tmp / "nw.duckdb"), str(args.gap)])
+        cold["bytes_served"] = web.bytes_sent - sent
+        say("newswatch warm cycle …")
+        sent = web.bytes_sent
+        warm = timed([sys.executable, str(WORKERS), "newswatch", str(opml), str(tmp / "nw.duckdb"), str(args.gap), "--warm"])
+        warm["bytes_served"] = web.bytes_sent - sent
+        figures["newswatch_cold"], figures["newswatch_warm"] = cold, warm
+
+        say("machine limit: extraction CPU time of every page …")
+        cpu, pages = extraction_limit(web)
+        limit = max(cpu / cores, politeness_limit(web, args.gap))
+        figures["limit"] = {"extraction_cpu": cpu, "extraction_per_page_ms": cpu * 1000 / pages,
+                            "extraction_bound": cpu / cores, "politeness_bound": politeness_limit(web, args.gap),
+                            "limit": limit}
+        if "naive" not in skip:
+            say("naive baseline …")
+            figures["naive"] = timed([sys.executable, str(WORKERS), "naive", str(opml), str(tmp / "naive.duckdb")])
+        if "cli" not in skip:
+            say("trafilatura --feed …")
+            figures["trafilatura_cli"] = trafilatura_cli([f.url for f in web.feeds()], tmp, parallel=16)
+    if "dedup" not in skip:
+        say("deduplication cost as the archive grows …")
+        figures["dedup_ms_per_article"] = dedup_cost([int(n) for n in args.dedup_sizes.split(",")])
+
+    n = args.articles
+    rows = [
+        ("newswatch cold cycle", f"{cold['wall']:.1f} s wall, {cold['cpu']:.1f} s CPU, {n / cold['wall']:.1f} articles/s, "
+                                 f"peak {cold['peak_mb']:.0f} MB"),
+        ("machine limit", f"{limit:.1f} s (extraction {cpu / cores:.1f} s on {cores} cores at "
+                          f"{cpu * 1000 / pages:.0f} ms/page; politeness {politeness_limit(web, args.gap):.1f} s)"),
+        ("newswatch vs limit", f"{limit / cold['wall']:.2f} × the limit's speed"),
+    ]
+    if "naive" in figures:
+        rows.append(("naive baseline", f"{figures['naive']['wall']:.1f} s; newswatch is "
+                                       f"{figures['naive']['wall'] / cold['wall']:.1f}× faster"))
+    if "trafilatura_cli" in figures:
+        t = figures["trafilatura_cli"]
+        rows.append(("trafilatura --feed", f"{t['wall']:.1f} s, {t['written']} files (exit {t['returncode']}); "
+                                           f"newswatch is {t['wall'] / cold['wall']:.1f}× faster"))
+    rows.append(("warm cycle", f"{warm['wall']:.2f} s, {warm['bytes_served']:,} bytes served "
+                               f"({100 * warm['bytes_served'] / max(1, cold['bytes_served']):.2f}% of cold)"))
+    if "dedup_ms_per_article" in figures:
+        d = figures["dedup_ms_per_article"]
+        sizes = sorted(d)
+        rows.append(("dedup per article", ", ".join(f"{d[s]:.2f} ms at {s:,} stories" for s in sizes)
+                     + f" (×{d[sizes[-1]] / d[sizes[0]]:.2f})"))
+    width = max(len(k) for k, _ in rows)
+    print(f"{figures['machine']}; {n} articles on {args.hosts} hosts, latency {args.latency}s, gap {args.gap}s")
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=1, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
