@@ -128,8 +128,6 @@ def trafilatura_cli(feeds: list[str], out_dir: Path, parallel: int) -> dict:
 def dedup_cost(sizes: list[int], batch: int = 100) -> dict[int, float]:
     """Milliseconds per new article to judge, fingerprint, look up and append,
     with an archive of N stories synthesised directly in the warehouse."""
-    import numpy as np
-
     from newswatch.pipeline import prepare_candidates, store_candidates
     from warehouse import open_warehouse
 
@@ -139,20 +137,21 @@ def dedup_cost(sizes: list[int], batch: int = 100) -> dict[int, float]:
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "archive.duckdb"
-            rng = np.random.default_rng(n)
             with open_warehouse(db) as wh:
-                ids = -np.arange(1, n + 1, dtype=np.int64)  # below the ids the sequence hands out
+                # Generated inside DuckDB: ids below those the sequence hands out,
+                # pseudo-random signatures and band keys.
                 wh.con.execute(
                     """INSERT INTO article (article_id, url, canonical_url, first_seen_at, relevant,
                                             relevance_reason, story_id, is_seed)
-                       SELECT i, 'syn:' || i, 'syn:' || i, now(), true, 'synthetic', i, false
-                       FROM unnest($1::BIGINT[]) t(i)""", [ids.tolist()])
-                sigs = rng.integers(0, 2**63, size=(n, 128), dtype=np.uint64)
-                wh.con.execute("INSERT INTO article_minhash SELECT unnest($1::BIGINT[]), 1000, unnest($2::UBIGINT[][])",
-                               [ids.tolist(), sigs.tolist()])
-                keys = rng.integers(-2**63, 2**63 - 1, size=n * 32, dtype=np.int64)
-                wh.con.execute("INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
-                               [keys.tolist(), np.repeat(ids, 32).tolist()])
+                       SELECT -i, 'syn:' || i, 'syn:' || i, now(), true, 'synthetic', -i, false
+                       FROM range(1, $1 + 1) t(i)""", [n])
+                wh.con.execute(
+                    """INSERT INTO article_minhash
+                       SELECT -i, 1000, list_transform(range(128), x -> hash(i, x)::UBIGINT)
+                       FROM range(1, $1 + 1) t(i)""", [n])
+                wh.con.execute(
+                    """INSERT INTO minhash_band SELECT (hash(i, b, 'band') // 2)::BIGINT, -i
+                       FROM range(1, $1 + 1) t(i), range(32) s(b)""", [n])
             candidates = [{"url": f"http://new/{k}", "canonical_url": f"http://new/{k}", "final_url": None, "guid": None,
                            "feed_url": None, "title": "Japan North Korea", "author": None, "source": "new",
                            "language": "en", "published_at": None, "first_seen_at": datetime_now(), "text": t,

@@ -154,31 +154,38 @@ class Fetcher:
         host = self._host(url)
         started = time.monotonic()
         fetched_at = datetime.now(timezone.utc)
-        async with self._global, host.slots:
+        # The host's slot and turn first, then a global slot: a request waiting for
+        # its host's gap must not hold a global slot that another host could use.
+        async with host.slots:
             await self._wait_turn(host)
-            self.requests += 1
-            try:
-                return await asyncio.wait_for(
-                    self._read(url, headers, max_bytes, fetched_at, started), self.settings.deadline
-                )
-            except asyncio.TimeoutError:
-                return self._failure(url, fetched_at, started, f"no complete response within {self.settings.deadline:.0f}s", TRANSIENT)
-            except httpx.ConnectTimeout:
-                return self._failure(url, fetched_at, started, "connection timed out", TRANSIENT)
-            except httpx.ReadTimeout:
-                return self._failure(url, fetched_at, started, f"read timed out after {self.settings.read_timeout:.0f}s", TRANSIENT)
-            except httpx.ConnectError as exc:
-                reason = _reason(exc)
-                kind = UNREACHABLE if reason.startswith(("host name", "network is")) else TRANSIENT
-                return self._failure(url, fetched_at, started, f"cannot connect: {reason}", kind)
-            except httpx.RemoteProtocolError as exc:
-                return self._failure(url, fetched_at, started, f"protocol error: {_reason(exc)}", TRANSIENT)
-            except httpx.DecodingError as exc:
-                return self._failure(url, fetched_at, started, f"undecodable body: {_reason(exc)}", PERMANENT)
-            except httpx.TransportError as exc:
-                return self._failure(url, fetched_at, started, f"network error: {_reason(exc)}", TRANSIENT)
-            except httpx.InvalidURL as exc:
-                return self._failure(url, fetched_at, started, f"invalid URL: {exc}", PERMANENT)
+            async with self._global:
+                return await self._timed_request(url, headers, max_bytes, fetched_at, started)
+
+    async def _timed_request(self, url: str, headers: dict[str, str], max_bytes: int, fetched_at: datetime,
+                             started: float) -> Fetched:
+        self.requests += 1
+        try:
+            return await asyncio.wait_for(
+                self._read(url, headers, max_bytes, fetched_at, started), self.settings.deadline
+            )
+        except asyncio.TimeoutError:
+            return self._failure(url, fetched_at, started, f"no complete response within {self.settings.deadline:.0f}s", TRANSIENT)
+        except httpx.ConnectTimeout:
+            return self._failure(url, fetched_at, started, "connection timed out", TRANSIENT)
+        except httpx.ReadTimeout:
+            return self._failure(url, fetched_at, started, f"read timed out after {self.settings.read_timeout:.0f}s", TRANSIENT)
+        except httpx.ConnectError as exc:
+            reason = _reason(exc)
+            kind = UNREACHABLE if reason.startswith(("host name", "network is")) else TRANSIENT
+            return self._failure(url, fetched_at, started, f"cannot connect: {reason}", kind)
+        except httpx.RemoteProtocolError as exc:
+            return self._failure(url, fetched_at, started, f"protocol error: {_reason(exc)}", TRANSIENT)
+        except httpx.DecodingError as exc:
+            return self._failure(url, fetched_at, started, f"undecodable body: {_reason(exc)}", PERMANENT)
+        except httpx.TransportError as exc:
+            return self._failure(url, fetched_at, started, f"network error: {_reason(exc)}", TRANSIENT)
+        except httpx.InvalidURL as exc:
+            return self._failure(url, fetched_at, started, f"invalid URL: {exc}", PERMANENT)
 
     async def _read(self, url: str, headers: dict[str, str], max_bytes: int, fetched_at: datetime, started: float) -> Fetched:
         async with self._client.stream("GET", url, headers=headers) as resp:

@@ -53,7 +53,7 @@ def prefect_server(port: int | None = None, timeout: float = 180.0) -> Iterator[
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as server_log:
         child = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT, env=env,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + timeout
@@ -78,6 +78,15 @@ def prefect_server(port: int | None = None, timeout: float = 180.0) -> Iterator[
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the server terminated if this process dies without cleaning up (SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _term_as_interrupt(signum: int, frame: object) -> None:

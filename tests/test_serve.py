@@ -56,3 +56,33 @@ def test_serve_runs_the_monitor_on_schedule_and_stops_cleanly(newsroom: DemoNews
     # The Prefect server it started is gone.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_prefect_server_does_not_outlive_a_killed_serve(db: Path, tmp_path: Path) -> None:
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "newswatch.cli", "serve", "--db", str(db), "--interval", "3600",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(1)
+        else:
+            raise AssertionError("the Prefect server never came up")
+    finally:
+        proc.kill()  # no chance to clean up
+        proc.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(1)
+    raise AssertionError("the Prefect server outlived the killed serve process")
