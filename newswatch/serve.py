@@ -93,6 +93,10 @@ def _term_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _sigterm_as_interrupt(runner: object, *args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float, digest_cron: str,
           timezone: str, port: int | None = None) -> None:
     settings.prefect_defaults()
@@ -101,7 +105,13 @@ def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float
 
     def run_deployments() -> None:
         from prefect import serve as prefect_serve
+        from prefect.runner.runner import Runner
         from prefect.schedules import Cron, Interval
+
+        # Prefect's own SIGTERM handler calls sys.exit() inside the event loop, and
+        # asyncio then logs tracebacks for the cancelled connections of running
+        # flows. Treat SIGTERM as Ctrl-C instead, whose path shuts down cleanly.
+        Runner.handle_sigterm = _sigterm_as_interrupt  # type: ignore[method-assign]
 
         from flows.digest import digest
         from flows.monitor import monitor
