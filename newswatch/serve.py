@@ -97,6 +97,17 @@ def _sigterm_as_interrupt(runner: object, *args: object, **kwargs: object) -> No
     raise KeyboardInterrupt
 
 
+class _QuietCancelledCallbacks(logging.Filter):
+    """Python 3.11's asyncio logs an error when a stream callback finds its task
+    cancelled, which is exactly what shutting down does; nothing to report."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import asyncio
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError)
+
+
 def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float, digest_cron: str,
           timezone: str, port: int | None = None) -> None:
     settings.prefect_defaults()
@@ -112,6 +123,7 @@ def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float
         # asyncio then logs tracebacks for the cancelled connections of running
         # flows. Treat SIGTERM as Ctrl-C instead, whose path shuts down cleanly.
         Runner.handle_sigterm = _sigterm_as_interrupt  # type: ignore[method-assign]
+        logging.getLogger("asyncio").addFilter(_QuietCancelledCallbacks())
 
         from flows.digest import digest
         from flows.monitor import monitor
