@@ -41,6 +41,7 @@ class RuleError(ValueError):
 # -- folding --------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     out = []
     for c in kana_fold(unicodedata.normalize("NFKC", ch).casefold()):
@@ -51,6 +52,7 @@ def _fold_char(ch: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=64)  # every rule folds the same title and body: do it once
 def fold(text: str) -> tuple[str, list[int]]:
     """Folded text, and for each of its characters the index of its source in *text*.
 
