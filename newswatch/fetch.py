@@ -19,7 +19,7 @@ import logging
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -317,6 +317,3 @@ def _reason(exc: Exception) -> str:
         return "network is unreachable"
     return text or type(exc).__name__
 
-
-def in_days(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)

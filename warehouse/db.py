@@ -348,9 +348,6 @@ class Warehouse:
             self.bulk_update("entry", "entry_key", entry_updates, "status = 'stored', article_id = u.article_id")
             return self.scalar("SELECT count(*) FROM article") - before
 
-    def seed_urls(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT url FROM article WHERE is_seed").fetchall()}
-
     # -- cycles -------------------------------------------------------------
 
     def record_cycle(self, row: dict[str, Any]) -> None:
