@@ -339,12 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def common(p: argparse.ArgumentParser, feeds: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, feeds: bool = True, outbox: bool = False) -> None:
         if feeds:
             p.add_argument("--feeds", metavar="FILE",
                            help="OPML feed list (env NEWSWATCH_FEEDS; default: seeds/feeds.opml)")
         p.add_argument("--db", metavar="FILE",
                        help="DuckDB warehouse file (env NEWSWATCH_DB; default: newswatch.duckdb in the project folder)")
+        if outbox:
+            p.add_argument("--outbox", metavar="DIR",
+                           help="where digest files go (env NEWSWATCH_OUTBOX; default: outbox/ in the project folder)")
 
     run = sub.add_parser("run", help="run one monitoring cycle (the main job)",
                          description="Load the seeds, poll every due feed, fetch and extract new articles, "
@@ -378,8 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "deployment (--digest-cron) from this process. Without PREFECT_API_URL it "
                                      "starts a Prefect server of its own on 127.0.0.1 and stops it on exit. "
                                      "Ctrl-C or SIGTERM stops cleanly.")
-    common(srv)
-    srv.add_argument("--outbox", metavar="DIR", help="where digest files go (env NEWSWATCH_OUTBOX)")
+    common(srv, outbox=True)
     srv.add_argument("--interval", type=float, default=900, metavar="SECONDS",
                      help="how often the monitor cycle runs (default 900: every 15 minutes)")
     srv.add_argument("--digest-cron", default="0 8 * * *", metavar="CRON",
@@ -392,8 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Gather undelivered alerts and deliver them once: as text, HTML and "
                                      "Markdown files in the outbox, by e-mail when NEWSWATCH_SMTP_HOST is set, "
                                      "and as a chat summary when NEWSWATCH_APPRISE_URLS is set.")
-    common(dig, feeds=False)
-    dig.add_argument("--outbox", metavar="DIR", help="where digest files go (env NEWSWATCH_OUTBOX; default: outbox/)")
+    common(dig, feeds=False, outbox=True)
     dig.set_defaults(func=cmd_digest)
 
     feeds_cmd = sub.add_parser("feeds", help="list each feed's health and next poll",

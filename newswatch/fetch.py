@@ -18,7 +18,7 @@ import email.utils
 import logging
 import time
 import urllib.robotparser
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -302,8 +302,6 @@ class Fetcher:
 
 
 def _replace(result: Fetched, **changes: object) -> Fetched:
-    from dataclasses import replace
-
     return replace(result, **changes)
 
 
