@@ -14,14 +14,13 @@ matches marked. A rule's version is a hash of its definition.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +51,37 @@ def _fold_char(ch: str) -> str:
     return "".join(out)
 
 
+class _FoldTable(dict):
+    """Code point → folded string, filled on first use; ``str.translate`` reads it at C speed."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+_SPACE_RUN = re.compile(" {2,}")
+
+
 @lru_cache(maxsize=64)  # every rule folds the same title and body: do it once
+def fold_text(text: str) -> str:
+    """The folded text alone: what ``fold`` returns first, without the position map."""
+    return _SPACE_RUN.sub(" ", text.translate(_FOLD_TABLE)).lstrip(" ")
+
+
+@lru_cache(maxsize=64)
 def fold(text: str) -> tuple[str, list[int]]:
     """Folded text, and for each of its characters the index of its source in *text*.
 
     *text* should be NFC already (``prepare`` does that); one source character
-    may fold to several characters or to none.
+    may fold to several characters or to none. Runs of spaces fold to one, and
+    leading spaces to none.
     """
     chars: list[str] = []
     index: list[int] = []
     last_space = True
     for i, ch in enumerate(text):
-        for c in _fold_char(ch):
+        for c in _FOLD_TABLE[ord(ch)]:
             if c == " ":
                 if last_space:
                     continue
@@ -94,32 +112,90 @@ def _term_pattern(term: str) -> str:
     return rf"(?<![0-9a-z]){folded}(?![0-9a-z])"
 
 
+_WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """A group's folded terms, found with plain substring search.
+
+    ``spans`` returns what ``pattern.finditer`` would (leftmost match first, the
+    longest term at one position, no overlaps), several times faster: Python's
+    regular expressions try every alternative at every position of the text.
+    """
+
+    terms: tuple[tuple[str, bool, bool], ...]  # (folded term, whole words only, CJK), longest first
+    pattern: re.Pattern[str]  # the same group as one regular expression (the reference)
+
+    @classmethod
+    def of(cls, terms: list[str]) -> "TermGroup":
+        folded = {fold_term(t): t for t in terms}
+        ordered = sorted(folded.items(), key=lambda kv: len(_term_pattern(kv[1])), reverse=True)
+        patterns = sorted({_term_pattern(t) for t in terms}, key=len, reverse=True)
+        return cls(tuple((f, not _is_cjk(t), _is_cjk(t)) for f, t in ordered), re.compile("|".join(patterns)))
+
+    def spans(self, text: str) -> list[tuple[int, int, bool]]:
+        """(start, end, CJK) of each match in *text*, a folded text."""
+        found: list[tuple[int, int, int, bool]] = []
+        for rank, (term, whole_words, cjk) in enumerate(self.terms):
+            i = text.find(term)
+            while i >= 0:
+                j = i + len(term)
+                if not whole_words or ((i == 0 or text[i - 1] not in _WORD_CHARS)
+                                       and (j == len(text) or text[j] not in _WORD_CHARS)):
+                    found.append((i, rank, j, cjk))
+                i = text.find(term, i + 1)
+        found.sort()
+        out, pos = [], 0
+        for i, _, j, cjk in found:
+            if i >= pos:
+                out.append((i, j, cjk))
+                pos = j
+        return out
+
+    def blank(self, text: str) -> str:
+        """*text* with every match replaced by spaces of the same length."""
+        spans = self.spans(text)
+        if not spans:
+            return text
+        parts, pos = [], 0
+        for i, j, _ in spans:
+            parts += [text[pos:i], " " * (j - i)]
+            pos = j
+        parts.append(text[pos:])
+        return "".join(parts)
+
+
 # -- matching ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Hit:
     group: str
-    term: str  # the text matched, as written in the source
     start: int  # in the folded text
     end: int
     cjk: bool
+    term: str = field(default="", compare=False)  # the text matched, as written in the source
 
 
 @dataclass
 class _Text:
     source: str
-    folded: str
-    index: list[int]
-    spaces: list[int] = field(default_factory=list)
+    folded: str  # with excluded phrases blanked
 
-    def word_at(self, pos: int) -> int:
-        return bisect.bisect_left(self.spaces, pos)
+    @cached_property
+    def index(self) -> list[int]:
+        """Source index of each folded character (built only for texts that match)."""
+        return fold(self.source)[1]
 
     def source_span(self, hit: Hit) -> tuple[int, int]:
         start = self.index[hit.start]
         end = self.index[hit.end - 1] + 1
         return start, end
+
+    def with_term(self, hit: Hit) -> Hit:
+        start, end = self.source_span(hit)
+        return replace(hit, term=self.source[start:end])
 
 
 def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int) -> bool:
@@ -128,7 +204,8 @@ def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int) -> bool:
         return False
     if a.cjk or b.cjk:
         return second.start - first.end <= chars
-    return text.word_at(second.start) - text.word_at(first.end) <= words
+    # Words between them: folded text has single spaces between words.
+    return text.folded.count(" ", first.end, second.start) <= words
 
 
 @dataclass(frozen=True)
@@ -155,8 +232,8 @@ class Rule:
     severity: str
     scope: tuple[str, ...]
     version: str
-    groups: dict[str, re.Pattern[str]]
-    excludes: re.Pattern[str] | None
+    groups: dict[str, TermGroup]
+    excludes: TermGroup | None
     expr: dict[str, Any]
     path: Path | None = None
 
@@ -199,21 +276,15 @@ class Rule:
 
     def _hits(self, group: str, text: _Text, cache: dict[str, list[Hit]]) -> list[Hit]:
         if group not in cache:
-            pattern = self.groups[group]
-            cache[group] = [
-                Hit(group, text.source[text.index[m.start()]: text.index[m.end() - 1] + 1], m.start(), m.end(),
-                    bool(_CJK.search(m.group())))
-                for m in pattern.finditer(text.folded)
-            ]
+            cache[group] = [Hit(group, i, j, cjk) for i, j, cjk in self.groups[group].spans(text.folded)]
         return cache[group]
 
     def _prepare(self, raw: str) -> _Text:
         source = prepare(raw)
-        folded, index = fold(source)
+        folded = fold_text(source)
         if self.excludes is not None:
-            folded = self.excludes.sub(lambda m: " " * len(m.group()), folded)
-        spaces = [i for i, c in enumerate(folded) if c == " "]
-        return _Text(source, folded, index, spaces)
+            folded = self.excludes.blank(folded)
+        return _Text(source, folded)
 
     def match(self, title: str | None, body: str | None) -> Match | None:
         fields = {"title": title or "", "body": body or ""}
@@ -224,7 +295,8 @@ class Rule:
                 unique = set(hits)
                 # A hit inside a longer one ("kidnapped" in "kidnapped Japanese citizens") adds nothing.
                 hits = sorted(
-                    (h for h in unique if not any(o != h and o.start <= h.start and h.end <= o.end for o in unique)),
+                    (text.with_term(h) for h in unique
+                     if not any(o != h and o.start <= h.start and h.end <= o.end for o in unique)),
                     key=lambda h: h.start,
                 )
                 return Match(self.id, self.version, name, tuple(hits), snippet(text, hits))
@@ -252,7 +324,7 @@ def snippet(text: _Text, hits: list[Hit], width: int = 90) -> str:
 # -- loading -------------------------------------------------------------------------------
 
 
-def _compile_group(name: str, spec: Any, rule_id: str) -> re.Pattern[str]:
+def _compile_group(name: str, spec: Any, rule_id: str) -> TermGroup:
     if isinstance(spec, list):
         terms = spec
     elif isinstance(spec, dict):
@@ -265,9 +337,7 @@ def _compile_group(name: str, spec: Any, rule_id: str) -> re.Pattern[str]:
     terms = [t for t in terms if fold_term(t)]
     if not terms:
         raise RuleError(f"rule {rule_id}: group {name} has no terms")
-    # Longest first, so that "kim jong un" wins over "kim".
-    patterns = sorted({_term_pattern(t) for t in terms}, key=len, reverse=True)
-    return re.compile("|".join(patterns))
+    return TermGroup.of(terms)  # longest first, so that "kim jong un" wins over "kim"
 
 
 def _check_expr(node: Any, groups: dict[str, Any], rule_id: str) -> None:
@@ -302,9 +372,8 @@ def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
     exclude_terms = data.get("exclude", {})
     if isinstance(exclude_terms, dict):
         exclude_terms = [t for lang in LANGUAGES for t in exclude_terms.get(lang, [])]
-    excludes = None
-    if exclude_terms:
-        excludes = re.compile("|".join(sorted({_term_pattern(t) for t in exclude_terms}, key=len, reverse=True)))
+    exclude_terms = [t for t in exclude_terms if fold_term(t)]
+    excludes = TermGroup.of(exclude_terms) if exclude_terms else None
     scope = tuple(data.get("scope", ["title", "body"]))
     if not set(scope) <= {"title", "body"}:
         raise RuleError(f"rule {rule_id}: scope may only name title and body")

@@ -26,21 +26,21 @@ class Verdict:
     counts: dict[str, Counter]
 
 
-def _pattern(term: str) -> tuple[str, str]:
-    """(label, regular expression) for one term of topic.toml."""
+def _pattern(term: str) -> tuple[str, str, str | None]:
+    """(label, regular expression, literal that every match contains) for one term of topic.toml."""
     label, sep, regex = term.partition("=re:")
     if sep:
-        return label, regex
+        return label, regex, None
     norm = normalize(term)
     escaped = re.escape(norm)
     if _LATIN.match(norm):
-        return term, rf"(?<![\w]){escaped}(?![\w])"
-    return term, escaped
+        return term, rf"(?<![\w]){escaped}(?![\w])", norm
+    return term, escaped, norm
 
 
 @dataclass(frozen=True)
 class Topic:
-    groups: dict[str, list[tuple[str, re.Pattern[str]]]]
+    groups: dict[str, list[tuple[str, re.Pattern[str], str | None]]]
     min_dprk: int
     min_japan: int
 
@@ -49,7 +49,9 @@ class Topic:
         out: dict[str, Counter] = {}
         for group, terms in self.groups.items():
             c: Counter = Counter()
-            for label, pattern in terms:
+            for label, pattern, literal in terms:
+                if literal is not None and literal not in norm:
+                    continue  # a substring test is far cheaper than a regex scan
                 n = len(pattern.findall(norm))
                 if n:
                     c[label] += n
@@ -74,8 +76,8 @@ class Topic:
 @lru_cache(maxsize=4)
 def load_topic(path: Path = TOPIC_FILE) -> Topic:
     data = tomllib.loads(path.read_text("utf-8"))
-    groups: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    groups: dict[str, list[tuple[str, re.Pattern[str], str | None]]] = {}
     for group in ("core", "dprk", "japan"):
         terms = [t for lang in ("en", "ja", "ko") for t in data.get(group, {}).get(lang, [])]
-        groups[group] = [(label, re.compile(rx)) for label, rx in map(_pattern, terms)]
+        groups[group] = [(label, re.compile(rx), literal) for label, rx, literal in map(_pattern, terms)]
     return Topic(groups, int(data.get("min_dprk", 2)), int(data.get("min_japan", 2)))

@@ -28,9 +28,12 @@ def normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", folded).split())
 
 
+_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+
+
 def kana_fold(text: str) -> str:
     """Katakana to hiragana, so that ヨコタ and よこた are one word."""
-    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
+    return text.translate(_KATAKANA_TO_HIRAGANA)
 
 
 def text_hash(text: str) -> str:

@@ -122,3 +122,32 @@ def test_combinators_compose() -> None:
     assert rule.match(None, "alpha then beta") is not None
     assert rule.match(None, "alpha then beta and gamma") is None
     assert rule.match(None, "alpha one two three beta") is None
+
+
+# The fast paths must agree exactly with the plain definitions they replace.
+_PIECES = st.sampled_from(["kim", "Kim Jong Un", "jong", "summit", "サミット", "さみっと", "拉致", "납북자", "정상회담",
+                           "G7 summit", "ＫＩＭ", "1", "x", " ", "  ", "-", "。", "\u3000", "é", "e\u0301", "½", "㍿"])
+_TEXTS = st.lists(st.one_of(_PIECES, st.text(max_size=3)), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_fast_folding_equals_the_mapped_folding(text: str) -> None:
+    from monitors.engine import fold, fold_text, prepare
+
+    source = prepare(text)
+    folded, index = fold(source)
+    assert fold_text(source) == folded
+    assert len(index) == len(folded)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_term_search_finds_what_the_regular_expression_finds(text: str) -> None:
+    from monitors.engine import fold_text, prepare
+
+    folded = fold_text(prepare(text))
+    for rule in RULES.values():
+        for group in [*rule.groups.values(), *([rule.excludes] if rule.excludes else [])]:
+            assert [(i, j) for i, j, _ in group.spans(folded)] == [m.span() for m in group.pattern.finditer(folded)]
+            assert group.blank(folded) == group.pattern.sub(lambda m: " " * len(m.group()), folded)
