@@ -1,5 +1,5 @@
-"""A synthetic news web for benchmarks: H hosts on 127.0.0.1, each with RSS and Atom
-feeds and article pages of realistic weight (30–200 KB: menus, scripts, related
+"""A synthetic news web for benchmarks: H hosts on loopback addresses, each with RSS and Atom
+feeds (two main feeds and three section feeds) and article pages of realistic weight (30–200 KB: menus, scripts, related
 links, comments), a share of syndicated copies across hosts and of off-topic
 items, and a configurable latency per request.
 
@@ -10,8 +10,10 @@ real English, Japanese and Korean prose about the beat (or off it).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
+import json
 import random
 import re
 import threading
@@ -49,6 +51,20 @@ def corpus() -> dict[tuple[str, str], list[str]]:
     return pools
 
 
+FEEDS = ("rss", "atom", "politics", "world", "asia")  # per host: 40 hosts, 200 feeds
+SECTIONS = FEEDS[2:]
+
+
+def host_address(h: int) -> str:
+    """The loopback address of synthetic host *h*."""
+    return f"127.0.{1 + h // 250}.{1 + h % 250}"
+
+
+def host_name(h: int) -> str:
+    """The name of synthetic host *h*, under the .test domain reserved for testing (RFC 6761)."""
+    return f"news{h:03d}.test"
+
+
 @dataclass(frozen=True)
 class Article:
     number: int
@@ -70,6 +86,9 @@ class SyntheticWeb:
         self.requests = 0
         self.bytes_sent = 0
         self._lock = threading.Lock()
+        self._responses: dict[tuple[int, str], tuple[str, bytes, str]] = {}
+        self.statuses: dict[int, int] = {}  # responses served, by status
+        self.compress = True  # gzip bodies for clients that accept it
         self.articles = [self._article(i) for i in range(articles)]
         self.by_host: dict[int, list[Article]] = {}
         for a in self.articles:
@@ -98,28 +117,109 @@ class SyntheticWeb:
         return Article(i, host, lang, topic, title, tuple(paragraphs), published)
 
     def page(self, a: Article) -> bytes:
+        """A news page as publishers serve them: the article is a small part of the markup.
+
+        Most of the weight is chrome built the way real sites build it: a mega
+        menu, share bars, figure markup with responsive images, cards of related
+        stories with nested wrappers and data attributes, ad slots, comments,
+        footer link columns, inline styles, JSON-LD and configuration scripts.
+        """
         rng = random.Random(self.seed * 7_919 + a.number)
         target = rng.randint(30_000, 200_000)
-        others = self.by_host.get(a.host, [])
-        nav = "".join(f'<li><a href="/section/{k}">Section {k}</a></li>' for k in range(rng.randint(20, 60)))
-        teasers = "".join(f'<li><a href="/news/{o.number}.html">{html.escape(o.title)}</a></li>'
+        others = self.by_host.get(a.host, []) or [a]
+        site = f"Synthetic Host {a.host}"
+        e = html.escape
+        nav = "".join(
+            f'<li class="menu__item menu__item--{k}"><a class="menu__link" href="/section/{k}" data-track="nav-{k}">'
+            f'Section {k}</a><div class="menu__panel"><ul>'
+            + "".join(f'<li><a href="/section/{k}/{j}">Topic {k}.{j}</a></li>' for j in range(rng.randint(3, 8)))
+            + "</ul></div></li>" for k in range(rng.randint(8, 16)))
+        share = "".join(f'<button class="share share--{n}" aria-label="Share on {n}" data-share="{n}">'
+                        f'<svg viewBox="0 0 24 24" width="20" height="20"><path d="M{k} 2l{k + 3} 7-{k + 1} 9z"/></svg></button>'
+                        for k, n in enumerate(["x", "facebook", "line", "mail", "print", "copy"]))
+        body = []
+        for k, p in enumerate(a.paragraphs):
+            body.append(f"<p>{e(p)}</p>")
+            if k == 1:
+                body.append(f'<figure class="figure"><picture><source type="image/webp" srcset="/img/{a.number}-640.webp 640w, '
+                            f'/img/{a.number}-1280.webp 1280w"><img src="/img/{a.number}-640.jpg" alt="" loading="lazy" '
+                            f'width="640" height="360"></picture><figcaption>{e(a.title[:60])} (file photo)</figcaption></figure>')
+            if k == 3:
+                o = rng.choice(others)
+                body.append(f'<aside class="inline-related"><span>Related</span><a href="/news/{o.number}.html">{e(o.title)}</a></aside>')
+
+        def card(o: Article, k: int) -> str:
+            return (f'<div class="card card--{k % 3}" data-id="{o.number}" data-position="{k}"><a class="card__link" '
+                    f'href="/news/{o.number}.html"><div class="card__media"><picture><source type="image/webp" '
+                    f'srcset="/img/{o.number}-320.webp 320w, /img/{o.number}-640.webp 640w"><img src="/img/{o.number}-320.jpg" '
+                    f'alt="" loading="lazy" width="320" height="180"></picture></div><div class="card__body">'
+                    f'<span class="card__kicker">{e(site)}</span><h4 class="card__title">{e(o.title)}</h4>'
+                    f'<p class="card__teaser">{e(o.paragraphs[0][:90])}</p><time datetime="{o.published.isoformat()}">'
+                    f'{o.published:%d %b %Y}</time></div></a></div>')
+
+        teasers = "".join(f'<li><a href="/news/{o.number}.html">{e(o.title)}</a></li>'
                           for o in rng.sample(others, min(8, len(others))))
-        body = "".join(f"<p>{html.escape(p)}</p>" for p in a.paragraphs)
-        comments = "".join(f'<div class="comment"><b>reader{k}</b><p>{html.escape(rng.choice(corpus()[("en", "off")]))}</p></div>'
+        comments = "".join(f'<div class="comment" id="c{k}"><div class="comment__meta"><b>reader{k}</b>'
+                           f'<time>{k} hours ago</time></div><p>{e(rng.choice(corpus()[("en", "off")]))}</p>'
+                           f'<div class="comment__actions"><button>Reply</button><button>Like</button></div></div>'
                            for k in range(rng.randint(3, 15)))
-        head = (f'<!DOCTYPE html><html lang="{a.lang}"><head><meta charset="utf-8"><title>{html.escape(a.title)}</title>'
-                f'<meta property="og:site_name" content="Synthetic Host {a.host}">'
-                f'<meta property="article:published_time" content="{a.published.isoformat()}"></head><body>'
-                f'<header><nav><ul>{nav}</ul></nav></header><main><article><h1>{html.escape(a.title)}</h1>{body}</article>'
-                f'<aside><h3>Most read</h3><ul>{teasers}</ul></aside><section class="comments">{comments}</section></main>'
-                f'<footer><p>© 2026 Synthetic Host {a.host}</p></footer>')
-        filler = max(0, target - len(head) - 40)
-        blob = hashlib.sha256(str(a.number).encode()).hexdigest() * (filler // 64 + 1)
-        return (head + f'<script>window.__STATE__="{blob[:filler]}";</script></body></html>').encode()
+        footer = "".join(f'<div class="footer__col"><h5>Column {c}</h5><ul>'
+                         + "".join(f'<li><a href="/info/{c}/{j}">Link {c}.{j}</a></li>' for j in range(8))
+                         + "</ul></div>" for c in range(4))
+        style = "".join(f".c{k}{{margin:{k % 7}px;padding:{k % 5}px;color:#{k * 2654435761 % 0xFFFFFF:06x}}}"
+                        for k in range(rng.randint(40, 120)))
+        ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
+                         "datePublished": a.published.isoformat(), "publisher": {"@type": "Organization", "name": site}},
+                        ensure_ascii=False)
+        head = (f'<!DOCTYPE html><html lang="{a.lang}"><head><meta charset="utf-8"><title>{e(a.title)}</title>'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<meta property="og:site_name" content="{e(site)}"><meta property="og:title" content="{e(a.title)}">'
+                f'<meta property="article:published_time" content="{a.published.isoformat()}">'
+                f'<link rel="canonical" href="/news/{a.number}.html"><style>{style}</style>'
+                f'<script type="application/ld+json">{ld}</script></head><body class="article-page">'
+                f'<header class="masthead"><div class="masthead__brand"><a href="/">{e(site)}</a></div>'
+                f'<nav class="menu"><ul>{nav}</ul></nav></header><div class="ad ad--leaderboard" data-slot="top"></div>'
+                f'<main class="layout"><article class="story"><h1>{e(a.title)}</h1><div class="share-bar">{share}</div>'
+                f'<div class="story__body">{"".join(body)}</div><div class="share-bar">{share}</div></article>'
+                f'<aside class="rail"><h3>Most read</h3><ol>{teasers}</ol><div class="ad ad--rail" data-slot="rail"></div></aside>')
+        tail = (f'<section class="comments"><h3>Comments</h3>{comments}</section></main>'
+                f'<footer class="site-footer">{footer}<p>© 2026 {e(site)}</p></footer>'
+                f'<script>window.dataLayer=window.dataLayer||[];dataLayer.push({{"page":"article","id":{a.number}}});</script>'
+                f'</body></html>')
+        # As on many real sites, much of the weight is the client-side state in a script.
+        state_items = []
+        state_size, j = 0, 0
+        while state_size < target * 0.7:
+            o = others[(a.number * 7 + j) % len(others)]
+            item = json.dumps({"id": o.number, "title": o.title, "url": f"/news/{o.number}.html",
+                               "teaser": o.paragraphs[0][:160], "published": o.published.isoformat(),
+                               "image": {"src": f"/img/{o.number}-640.jpg", "w": 640, "h": 360}}, ensure_ascii=False)
+            state_items.append(item)
+            state_size += len(item.encode())
+            j += 1
+        state = f'<script id="__STATE__" type="application/json">{{"related":[{",".join(state_items)}]}}</script>'
+        tail = tail.replace("</body>", state + "</body>")
+        cards, k = [], 0
+        size = len(head) + len(tail)
+        while size < target:  # related stories until the page has its weight
+            c = card(others[(a.number + k) % len(others)], k)
+            if k % 12 == 0:
+                c = f'</div><h3 class="rail__title">More from {e(site)}</h3><div class="grid">' + c
+            cards.append(c)
+            size += len(c)
+            k += 1
+        grid = '<section class="related"><div class="grid">' + "".join(cards) + "</div></section>"
+        return (head + grid + tail).encode()
 
     def feed(self, host: int, kind: str, base: str) -> bytes:
-        items = [a for k, a in enumerate(self.by_host.get(host, [])) if (k % 2 == 0) == (kind == "rss")]
-        if kind == "rss":
+        """The host's main feeds split its articles (RSS: even, Atom: odd); each section
+        feed (RSS) repeats a third of them, as section feeds do on real sites."""
+        mine = self.by_host.get(host, [])
+        if kind in SECTIONS:
+            items = [a for k, a in enumerate(mine) if k % len(SECTIONS) == SECTIONS.index(kind)]
+        else:
+            items = [a for k, a in enumerate(mine) if (k % 2 == 0) == (kind == "rss")]
+        if kind != "atom":
             entries = "".join(
                 f"<item><title>{html.escape(a.title)}</title><link>{base}/news/{a.number}.html</link>"
                 f"<guid isPermaLink='false'>syn-{a.number}</guid><pubDate>{format_datetime(a.published)}</pubDate>"
@@ -134,6 +234,18 @@ class SyntheticWeb:
 
     # -- serving -------------------------------------------------------------------
 
+    def _render(self, base: dict[int, str]) -> None:
+        """Every response, gzipped (as news sites serve them), made before any request:
+        the server's own CPU time should not weigh on what is measured."""
+        def entry(ctype: str, body: bytes) -> tuple[str, bytes, str]:
+            return ctype, gzip.compress(body, 6, mtime=0), '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+
+        for h in range(self.hosts):
+            for kind in FEEDS:
+                self._responses[(h, f"/{kind}.xml")] = entry("application/xml", self.feed(h, kind, base[h]))
+        for a in self.articles:
+            self._responses[(a.host, f"/news/{a.number}.html")] = entry("text/html; charset=utf-8", self.page(a))
+
     def start(self) -> "SyntheticWeb":
         web = self
 
@@ -145,37 +257,40 @@ class SyntheticWeb:
 
             def do_GET(self) -> None:  # noqa: N802
                 host = self.server.host_index  # type: ignore[attr-defined]
-                base = self.server.base  # type: ignore[attr-defined]
                 if web.latency:
                     time.sleep(max(0.0, web.latency + random.uniform(-web.jitter, web.jitter)))
-                path = urlsplit(self.path).path
-                status, ctype, body = 404, "text/plain", b"not found"
-                if path in ("/rss.xml", "/atom.xml"):
-                    status, ctype, body = 200, "application/xml", web.feed(host, path[1:-4], base)
-                elif path.startswith("/news/") and path.endswith(".html"):
-                    number = int(path[6:-5]) if path[6:-5].isdigit() else -1
-                    if 0 <= number < web.n and web.articles[number].host == host:
-                        status, ctype, body = 200, "text/html; charset=utf-8", web.page(web.articles[number])
-                etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-                if status == 200 and self.headers.get("If-None-Match") == etag:
+                found = web._responses.get((host, urlsplit(self.path).path))
+                status, ctype, body, etag = (200, *found) if found else (404, "text/plain", b"not found", None)
+                gzipped = found is not None and web.compress and "gzip" in self.headers.get("Accept-Encoding", "")
+                if found and not gzipped:
+                    body = gzip.decompress(body)
+                if etag and self.headers.get("If-None-Match") == etag:
                     status, body = 304, b""
                 with web._lock:
+                    web.statuses[status] = web.statuses.get(status, 0) + 1
                     web.requests += 1
                     web.bytes_sent += len(body)
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
-                self.send_header("ETag", etag)
+                if etag:
+                    self.send_header("ETag", etag)
+                if gzipped and body:
+                    self.send_header("Content-Encoding", "gzip")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
         for h in range(self.hosts):
-            srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            # One name and loopback address per host (all of 127.0.0.0/8 is loopback),
+            # so that every tool sees distinct hosts, as on the real web.
+            srv = ThreadingHTTPServer((host_address(h), 0), Handler)
             srv.daemon_threads = True
             srv.host_index = h  # type: ignore[attr-defined]
-            srv.base = f"http://127.0.0.1:{srv.server_address[1]}"  # type: ignore[attr-defined]
-            threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+            srv.base = f"http://{host_name(h)}:{srv.server_address[1]}"  # type: ignore[attr-defined]
             self.servers.append(srv)
+        self._render({h: srv.base for h, srv in enumerate(self.servers)})  # type: ignore[attr-defined]
+        for srv in self.servers:
+            threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.25}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -189,9 +304,13 @@ class SyntheticWeb:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def host_table(self) -> dict[str, str]:
+        """Host name → loopback address, for bench/_hosts/sitecustomize.py."""
+        return {host_name(h): host_address(h) for h in range(self.hosts)}
+
     def feeds(self) -> list[FeedSource]:
         return [FeedSource(f"{srv.base}/{kind}.xml", f"Host {i} {kind}")  # type: ignore[attr-defined]
-                for i, srv in enumerate(self.servers) for kind in ("rss", "atom")]
+                for i, srv in enumerate(self.servers) for kind in FEEDS]
 
     def page_urls(self) -> list[str]:
         return [f"{self.servers[a.host].base}/news/{a.number}.html" for a in self.articles]  # type: ignore[attr-defined]

@@ -38,7 +38,7 @@ def alert_stage(db_path: Path, rules: tuple[Rule, ...] | None = None) -> AlertRe
         store = AlertStore(wh)
         articles = store.unchecked_articles()
         existing = store.alerts_for_stories(sorted({a["story_id"] for a in articles if a["story_id"] is not None}))
-        new_alerts: list[dict[str, Any]] = []
+        found: list[tuple[Rule, Match, dict[str, Any]]] = []  # new alerts, numbered below
         attachments: list[dict[str, Any]] = []
         for art in articles:
             report.checked += 1
@@ -53,12 +53,16 @@ def alert_stage(db_path: Path, rules: tuple[Rule, ...] | None = None) -> AlertRe
                 match = rule.match(art["title"], art["text"])
                 if match is None:
                     continue
-                alert_id = store.next_alert_ids(1)[0]
-                existing[key] = alert_id
-                new_alerts.append(_alert_row(alert_id, rule, match, art, now))
-                attachments.append({"alert_id": alert_id, "article_id": art["article_id"], "added_at": now})
+                existing[key] = -1 - len(found)  # a placeholder until the ids are drawn
+                found.append((rule, match, art))
+                attachments.append({"alert_id": existing[key], "article_id": art["article_id"], "added_at": now})
                 report.by_rule[rule.id] = report.by_rule.get(rule.id, 0) + 1
                 log.info("Alert %s on story %s: %s", rule.id, art["story_id"], ", ".join(match.matched))
+        ids = store.next_alert_ids(len(found))
+        new_alerts = [_alert_row(alert_id, rule, match, art, now) for alert_id, (rule, match, art) in zip(ids, found)]
+        for a in attachments:
+            if a["alert_id"] < 0:
+                a["alert_id"] = ids[-1 - a["alert_id"]]
         report.raised = store.save_alerts(new_alerts, attachments, [a["article_id"] for a in articles], now)
     return report
 

@@ -23,10 +23,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from monitors.topic import Verdict, load_topic
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.dedup import Fingerprint, fingerprint, same_story
-from newswatch.extract import HTML_TYPES, choose_text, decode_html, extract_page
+from newswatch.extract import HTML_TYPES, Extracted, choose_text, decode_html, extract_page
 from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 MIN_FALLBACK_CHARS = 80
+ANALYSIS_COLUMNS = ("relevant", "relevance_reason", "text_hash", "shingles", "signature", "search_tokens")
 WRITE_BATCH = 100
 
 Progress = Callable[[str, int, int], None]
@@ -193,6 +196,32 @@ def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSett
 # -- fetching and extraction ----------------------------------------------------------
 
 
+def analyse(title: str | None, text: str) -> dict[str, Any]:
+    """What the store stage needs to know about a text: relevance, fingerprint, search tokens."""
+    verdict = load_topic().judge(title, text)
+    fp = fingerprint(text)
+    return {
+        "relevant": verdict.relevant, "relevance_reason": verdict.reason, "text_hash": fp.text_hash,
+        "shingles": fp.shingles, "signature": fp.signature.astype("<u8").tobytes(),
+        "search_tokens": search_document(title, text) if verdict.relevant else None,
+    }
+
+
+def process_page(body: bytes, content_type_header: str, url: str, title: str | None,
+                 feed_text: str | None) -> tuple[Extracted, str | None, str | None, dict[str, Any] | None]:
+    """Decode, extract, choose the text and analyse it: all the CPU work on one page.
+
+    Runs in a worker process when the batch is large, so that it overlaps the
+    network waits of the pages still being fetched.
+    """
+    html, _encoding = decode_html(body, content_type_header)
+    page = extract_page(html, url)
+    text, method = choose_text(page, feed_text)
+    analysis = analyse(title or page.title, text) if text else None
+    return page, text, method, analysis
+
+
+
 async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: int,
                        pool: Executor | None = None) -> tuple[dict[str, Any], bool]:
     """Fetch and extract one entry; returns (update row, whether a page was fetched)."""
@@ -200,9 +229,10 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
         "entry_key": entry["entry_key"], "status": "failed", "error": None, "final_url": None,
         "http_status": None, "content_type": None, "fetched_at": None, "page_title": None,
         "page_author": None, "page_date": None, "site_name": None, "language": None,
-        "text": None, "method": None,
+        "text": None, "method": None, **dict.fromkeys(ANALYSIS_COLUMNS),
     }
     page = None
+    text = method = analysis = None
     page_error: str | None = None
     transient = False
     fetched = False
@@ -217,14 +247,14 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
         elif result.content_type not in HTML_TYPES:
             page_error = f"unsupported content type {result.content_type}"
         else:
-            html, _encoding = decode_html(result.body or b"", result.headers.get("content-type", ""))
-            # Extraction is CPU work: in worker processes when there are many pages.
-            page = await asyncio.get_running_loop().run_in_executor(pool, extract_page, html, result.final_url)
+            page, text, method, analysis = await asyncio.get_running_loop().run_in_executor(
+                pool, process_page, result.body or b"", result.headers.get("content-type", ""), result.final_url,
+                entry["title"], entry["summary"])
             page_error = page.error
     else:
         page_error = "entry has no link; using the feed's text"
-
-    text, method = choose_text(page, entry["summary"])
+    if page is None:
+        text, method = choose_text(None, entry["summary"])
     if method == "feed-content" and page_error is None:
         page_error = "page yielded too little text; used the feed's text"
     if page is not None:
@@ -232,7 +262,7 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
                       site_name=page.site_name, language=page.language)
     update["error"] = page_error
     if text and (method == "trafilatura" or len(text) >= MIN_FALLBACK_CHARS):
-        update.update(status="extracted", text=text, method=method)
+        update.update(status="extracted", text=text, method=method, **(analysis or {}))
         if not update["language"]:
             update["language"] = detect_language(text)
     elif transient and entry["attempts"] + 1 < max_attempts:
@@ -327,6 +357,7 @@ def store_stage(db_path: Path) -> StoreReport:
             "method": r["method"],
             "is_seed": False,
             "entry_key": r["entry_key"],
+            "analysis": {k: r[k] for k in ANALYSIS_COLUMNS} if r["relevant"] is not None else None,
         }
         for r in rows
     ]
@@ -342,12 +373,24 @@ class Prepared:
 
 
 def prepare_candidates(candidates: list[dict[str, Any]]) -> Prepared:
-    """Relevance verdicts and fingerprints: pure CPU work, done before the warehouse is opened."""
+    """Relevance verdicts and fingerprints: pure CPU work, done before the warehouse is opened.
+
+    Entries analysed by the fetch stage's workers (``analysis``) are not analysed again.
+    """
     topic = load_topic()
-    return Prepared(
-        [topic.judge(c["title"], c["text"]) for c in candidates],
-        {i: fingerprint(c["text"]) for i, c in enumerate(candidates) if c["text"]},
-    )
+    verdicts: list[Verdict] = []
+    fingerprints: dict[int, Fingerprint] = {}
+    for i, c in enumerate(candidates):
+        done = c.get("analysis")
+        if done:
+            verdicts.append(Verdict(done["relevant"], done["relevance_reason"], {}))
+            fingerprints[i] = Fingerprint(done["text_hash"], done["shingles"],
+                                          np.frombuffer(done["signature"], dtype="<u8").astype(np.uint64))
+            continue
+        verdicts.append(topic.judge(c["title"], c["text"]))
+        if c["text"]:
+            fingerprints[i] = fingerprint(c["text"])
+    return Prepared(verdicts, fingerprints)
 
 
 def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepared | None = None) -> StoreReport:
@@ -436,16 +479,15 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
         if c["entry_key"]:
             entry_updates.append({"entry_key": c["entry_key"], "article_id": article_id})
     report.articles_stored = wh.append_articles(articles, minhashes, band_rows, entry_updates)
+    tokens = {i: (c.get("analysis") or {}).get("search_tokens") for i, (c, _, _) in enumerate(fresh)}
     refresh_search_index(wh, [
-        {"article_id": a["article_id"], "tokens": search_document(a["title"], a["text"])}
-        for a in articles if a["relevant"]
+        {"article_id": a["article_id"], "tokens": tokens[i] or search_document(a["title"], a["text"])}
+        for i, a in enumerate(articles) if a["relevant"]
     ])
     return report
 
 
 def _as_array(sig: list[int]) -> Any:
-    import numpy as np
-
     return np.asarray(sig, dtype=np.uint64)
 
 

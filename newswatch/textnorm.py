@@ -18,6 +18,7 @@ _CJK = re.compile(f"[{CJK_CHARS}]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_SPACE = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
@@ -59,10 +60,10 @@ def detect_language(text: str) -> str | None:
 
 def cjk_ratio(text: str) -> float:
     """Share of CJK characters among the non-space characters of *text*."""
-    chars = [c for c in text[:5000] if not c.isspace()]
-    if not chars:
+    sample = _SPACE.sub("", text[:5000])
+    if not sample:
         return 0.0
-    return len(_CJK.findall("".join(chars))) / len(chars)
+    return len(_CJK.findall(sample)) / len(sample)
 
 
 def substantial(text: str | None, *, min_latin: int = 400, min_cjk: int = 150) -> bool:

@@ -14,16 +14,21 @@ def test_the_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "benchmark.py"), "--articles", "24", "--hosts", "3", "--latency", "0",
-         "--gap", "0.01", "--dedup-sizes", "200,400", "--skip", "cli", "--json", str(out)],
+         "--gap", "0.01", "--dedup-sizes", "200,400", "--json", str(out)],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(out.read_text())
     assert figures["newswatch_cold"]["result"]["fetched"] == 24
     assert figures["newswatch_warm"]["result"]["stored"] == 0 and figures["newswatch_warm"]["bytes_served"] == 0
+    assert figures["newswatch_warm"]["result"]["feeds_polled"] == 15  # 3 hosts × 5 feeds
     assert figures["naive"]["result"]["stored"] == 24
+    assert figures["flow"]["result"]["stored"] == 24
+    assert 0 <= figures["flow"]["result"]["prefect_seconds"] < figures["flow"]["result"]["flow_seconds"]
+    assert figures["trafilatura_cli"]["written"] >= 24 and figures["trafilatura_cli"]["returncode"] == 0
     assert set(figures["dedup_ms_per_article"]) == {"200", "400"}
-    for label in ("newswatch cold cycle", "machine limit", "naive baseline", "warm cycle", "dedup per article"):
+    for label in ("newswatch cold cycle", "machine limit", "naive baseline", "trafilatura --feed", "warm cycle",
+                  "Prefect's share", "dedup per article"):
         assert label in result.stdout
 
 

@@ -277,7 +277,7 @@ class Warehouse:
     def next_article_ids(self, n: int) -> list[int]:
         if n == 0:
             return []
-        return [r[0] for r in self.con.execute("SELECT nextval('article_id_seq') FROM range(?)", [n]).fetchall()]
+        return [r[0] for r in self.con.execute("SELECT nextval('article_id_seq') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
 
     def stored_canonical_urls(self, urls: Sequence[str]) -> set[str]:
         return {
@@ -451,7 +451,7 @@ class AlertStore:
     def next_alert_ids(self, n: int) -> list[int]:
         if n == 0:
             return []
-        return [r[0] for r in self.con.execute("SELECT nextval('alert_id_seq') FROM range(?)", [n]).fetchall()]
+        return [r[0] for r in self.con.execute("SELECT nextval('alert_id_seq') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
 
     def save_alerts(self, alerts: Sequence[dict[str, Any]], attachments: Sequence[dict[str, Any]],
                     checked: Sequence[int], now: datetime) -> int:
