@@ -11,9 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import charset_normalizer
-import trafilatura
-
 from newswatch.textnorm import detect_language, substantial
 
 log = logging.getLogger(__name__)
@@ -47,6 +44,8 @@ def decode_html(body: bytes, content_type_header: str = "") -> tuple[str, str]:
         text = _try(body, enc)
         if text is not None:
             return text, enc
+    import charset_normalizer  # imported on first use: a cycle with nothing new never needs it
+
     best = charset_normalizer.from_bytes(body).best()
     if best is not None:
         return str(best), best.encoding
@@ -79,6 +78,8 @@ def _parse_date(value: str | None) -> datetime | None:
 
 def extract_page(html: str, url: str, *, fast: bool = False) -> Extracted:
     """trafilatura's main text and metadata for one page."""
+    import trafilatura  # imported on first use (0.4 s): a cycle with nothing new never needs it
+
     try:
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=False,

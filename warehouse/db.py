@@ -200,28 +200,12 @@ class Warehouse:
     def save_poll(self, feed_rows: Iterable[dict[str, Any]], entries: Iterable[dict[str, Any]]) -> int:
         """Record feed states and new entries in one transaction; returns entries added."""
         feed_rows, entries = list(feed_rows), list(entries)
+        columns = ("url", "title", "etag", "last_modified", "body_hash", "last_polled_at", "last_success_at",
+                   "last_new_item_at", "last_status", "consecutive_failures", "last_error", "next_poll_at",
+                   "item_interval_s", "min_interval_s", "polls")
         with self.transaction():
-            for row in feed_rows:
-                self.con.execute(
-                    """INSERT INTO feed (url, title, etag, last_modified, body_hash, last_polled_at,
-                           last_success_at, last_new_item_at, last_status, consecutive_failures,
-                           last_error, next_poll_at, item_interval_s, min_interval_s, polls)
-                       VALUES ($url, $title, $etag, $last_modified, $body_hash, $last_polled_at,
-                           $last_success_at, $last_new_item_at, $last_status, $consecutive_failures,
-                           $last_error, $next_poll_at, $item_interval_s, $min_interval_s, $polls)
-                       ON CONFLICT (url) DO UPDATE SET
-                           title = excluded.title, etag = excluded.etag,
-                           last_modified = excluded.last_modified, body_hash = excluded.body_hash,
-                           last_polled_at = excluded.last_polled_at,
-                           last_success_at = excluded.last_success_at,
-                           last_new_item_at = excluded.last_new_item_at,
-                           last_status = excluded.last_status,
-                           consecutive_failures = excluded.consecutive_failures,
-                           last_error = excluded.last_error, next_poll_at = excluded.next_poll_at,
-                           item_interval_s = excluded.item_interval_s,
-                           min_interval_s = excluded.min_interval_s, polls = excluded.polls""",
-                    row,
-                )
+            self.bulk_insert("feed", [{c: row[c] for c in columns} for row in feed_rows],
+                             conflict="(url) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[1:]))
             before = self.scalar("SELECT count(*) FROM entry")
             self.bulk_insert("entry", [{**e, "status": "pending"} for e in entries])
             return self.scalar("SELECT count(*) FROM entry") - before
@@ -279,45 +263,50 @@ class Warehouse:
             return []
         return [r[0] for r in self.con.execute("SELECT nextval('article_id_seq') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
 
+    # Lookups by key are written as IN lists (integers inlined, text as parameters),
+    # which DuckDB answers from the ART index; an IN (SELECT unnest(...)) becomes a
+    # hash join that scans the whole table, so its cost would grow with the archive.
+
+    def _lookup(self, sql: str, values: Sequence[Any], *, chunk: int = 2000) -> list[tuple]:
+        """Run *sql*, whose ``{in}`` is filled with an IN list, over *values* in chunks."""
+        rows: list[tuple] = []
+        values = list(dict.fromkeys(values))
+        for i in range(0, len(values), chunk):
+            part = values[i:i + chunk]
+            if all(isinstance(v, int) for v in part):
+                rows += self.con.execute(sql.format(**{"in": ", ".join(str(int(v)) for v in part)})).fetchall()
+            else:
+                rows += self.con.execute(sql.format(**{"in": ", ".join("?" * len(part))}), part).fetchall()
+        return rows
+
     def stored_canonical_urls(self, urls: Sequence[str]) -> set[str]:
-        return {
-            r[0]
-            for r in self.con.execute(
-                "SELECT canonical_url FROM article WHERE canonical_url IN (SELECT unnest($1::TEXT[]))",
-                [list(urls)],
-            ).fetchall()
-        }
+        return {r[0] for r in self._lookup("SELECT canonical_url FROM article WHERE canonical_url IN ({in})", urls)}
 
     def stories_by_text_hash(self, hashes: Sequence[str]) -> dict[str, tuple[int, int]]:
         """text_hash → (article_id, story_id) of the first stored copy with that text."""
-        rows = self.con.execute(
-            """SELECT text_hash, arg_min(article_id, article_id), arg_min(story_id, article_id)
-               FROM article WHERE story_id IS NOT NULL AND text_hash IN (SELECT unnest($1::TEXT[]))
-               GROUP BY text_hash""",
-            [list(hashes)],
-        ).fetchall()
-        return {h: (a, s) for h, a, s in rows}
+        first: dict[str, tuple[int, int]] = {}
+        for h, a, s in self._lookup(
+            "SELECT text_hash, article_id, story_id FROM article WHERE text_hash IN ({in}) AND story_id IS NOT NULL",
+            hashes,
+        ):
+            if h not in first or a < first[h][0]:
+                first[h] = (a, s)
+        return first
 
     def lsh_candidates(self, band_keys: Sequence[int]) -> dict[int, set[int]]:
         """band key → stored article ids that share that band."""
         found: dict[int, set[int]] = {}
-        rows = self.con.execute(
-            "SELECT band_key, article_id FROM minhash_band WHERE band_key IN (SELECT unnest($1::BIGINT[]))",
-            [list(band_keys)],
-        ).fetchall()
-        for key, article_id in rows:
+        for key, article_id in self._lookup("SELECT band_key, article_id FROM minhash_band WHERE band_key IN ({in})",
+                                            [int(k) for k in band_keys]):
             found.setdefault(key, set()).add(article_id)
         return found
 
     def signatures(self, article_ids: Iterable[int]) -> dict[int, tuple[int, list[int], int]]:
         """article id → (shingle count, signature, story id)."""
-        rows = self.con.execute(
-            """SELECT m.article_id, m.shingles, m.signature, a.story_id
-               FROM article_minhash m JOIN article a USING (article_id)
-               WHERE m.article_id IN (SELECT unnest($1::BIGINT[]))""",
-            [list(article_ids)],
-        ).fetchall()
-        return {a: (n, sig, s) for a, n, sig, s in rows}
+        ids = [int(a) for a in article_ids]
+        stories = dict(self._lookup("SELECT article_id, story_id FROM article WHERE article_id IN ({in})", ids))
+        rows = self._lookup("SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({in})", ids)
+        return {a: (n, sig, stories.get(a)) for a, n, sig in rows}
 
     def append_articles(
         self,
