@@ -47,8 +47,13 @@ def ensure_environment() -> None:
         return
     print("Installing the locked dependencies (first run: a few minutes) …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    subprocess.run(pip + ["install", "--quiet", "--require-hashes", "--no-deps", "-r", str(LOCK)], check=True)
-    subprocess.run(pip + ["install", "--quiet", "--no-deps", "-e", str(ROOT)], check=True)
+    for step in (["install", "--quiet", "--require-hashes", "--no-deps", "-r", str(LOCK)],
+                 ["install", "--quiet", "--no-deps", "-e", str(ROOT)]):
+        # pip's and the build backend's chatter is shown only when a step fails.
+        done = subprocess.run(pip + step, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout + done.stderr)
+            sys.exit(f"Installing failed: pip {' '.join(step[:2])} exited with {done.returncode} (output above)")
     STAMP.write_text(want + "\n")
 
 

@@ -53,7 +53,8 @@ def html_to_text(value: str | None) -> str:
 
 
 def _entry_time(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed, with a warning.
+    parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if not parsed:
         return None
     try:
@@ -191,7 +192,8 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         log.warning("Feed %s failed (%d in a row): %s", source.url, failures, error)
         return PollResult(source.url, new_state, outcome="failed")
 
-    result = await fetcher.get(source.url, headers=headers, max_bytes=fetcher.settings.max_feed_bytes)
+    result = await fetcher.get(source.url, headers=headers, max_bytes=fetcher.settings.max_feed_bytes,
+                               origin=source.url)
     new_state["last_status"] = result.status
     if result.error:
         return failed(result.error, retry_after=result.retry_after)
@@ -228,9 +230,13 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
             return failed(f"not a feed: {result.content_type} page at {result.final_url}")
         reason = parsed.get("bozo_exception")
         return failed(f"malformed feed: {reason}" if reason else "not an RSS or Atom feed")
-    warning = None
+    notes = []
     if parsed.bozo:
-        warning = f"feed parsed despite errors: {parsed.get('bozo_exception')}"
+        notes.append(f"feed parsed despite errors: {parsed.get('bozo_exception')}")
+    if len(parsed.entries) > MAX_ENTRIES_PER_FEED:
+        notes.append(f"the feed lists {len(parsed.entries)} entries; only the first {MAX_ENTRIES_PER_FEED} are read")
+    warning = "; ".join(notes) or None
+    if warning:
         log.info("Feed %s: %s", source.url, warning)
     title = html_to_text(parsed.feed.get("title")) or None
     entries = entry_rows(parsed, source.url, now)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import logging
+import os
+import socket
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field, replace
@@ -36,6 +39,12 @@ PERMANENT = "permanent"  # the same request will fail the same way
 UNREACHABLE = "unreachable"  # no route or no name: retried next cycle, not within this one
 
 
+def allowed_private_from_env() -> tuple[str, ...]:
+    """NEWSWATCH_ALLOW_PRIVATE: host names and networks, separated by commas or spaces."""
+    value = os.environ.get("NEWSWATCH_ALLOW_PRIVATE", "")
+    return tuple(v.lower() for v in value.replace(",", " ").split())
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     connect_timeout: float = 10.0
@@ -52,6 +61,9 @@ class FetchSettings:
     max_concurrency: int = 32
     respect_robots: bool = True
     user_agent: str = USER_AGENT
+    # Hosts or networks (CIDR) that may be reached although they are private or
+    # loopback addresses; the feed's own host is always allowed.
+    allow_private: tuple[str, ...] = field(default_factory=lambda: allowed_private_from_env())
     extract_workers: int = 0  # processes for extraction; 0: one per core
     pool_threshold: int = 40  # fewer pages than this are extracted in a thread
 
@@ -121,6 +133,8 @@ class Fetcher:
         self._global = asyncio.Semaphore(self.settings.max_concurrency)
         self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._allowed_networks = [ipaddress.ip_network(a, strict=False) for a in self.settings.allow_private
+                                  if _is_network(a)]
         self.requests = 0
         self.bytes_received = 0
 
@@ -167,6 +181,11 @@ class Fetcher:
         # The host's slot and turn first, then a global slot: a request waiting for
         # its host's gap must not hold a global slot that another host could use.
         async with host.slots:
+            held = host.next_start - time.monotonic() - self.settings.min_gap
+            if held > self.settings.max_retry_after:
+                # The host asked us (Retry-After) to stay away longer than a run should wait.
+                return self._failure(url, fetched_at, started,
+                                     f"deferred: the host asked us to wait {held:.0f}s more (Retry-After)", TRANSIENT)
             await self._wait_turn(host)
             async with self._global:
                 return await self._timed_request(url, headers, max_bytes, fetched_at, started)
@@ -251,6 +270,30 @@ class Fetcher:
             return True, None
         return False, "disallowed by robots.txt"
 
+    async def _private_target(self, url: str, origin: str | None) -> str | None:
+        """Why *url* must not be fetched for a feed at *origin*, or None.
+
+        A link is followed only to the feed's own host or to public addresses: a
+        feed must not be able to point newswatch at the machine it runs on or at
+        its private network. ``allow_private`` lists exceptions.
+        """
+        host = (urlsplit(url).hostname or "").lower()
+        if origin is not None and host == (urlsplit(origin).hostname or "").lower():
+            return None
+        if host in self.settings.allow_private:
+            return None
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return None  # unresolvable: the request itself fails with a clear reason
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0].split("%")[0])
+            if address.is_global or any(address in net for net in self._allowed_networks):
+                continue
+            return (f"refused: {host} resolves to the non-public address {address}; "
+                    f"add it to NEWSWATCH_ALLOW_PRIVATE to allow it")
+        return None
+
     async def get(
         self,
         url: str,
@@ -258,13 +301,18 @@ class Fetcher:
         headers: dict[str, str] | None = None,
         max_bytes: int | None = None,
         check_robots: bool = False,
+        origin: str | None = None,
     ) -> Fetched:
-        """GET *url*, following redirects and retrying transient failures."""
+        """GET *url*, following redirects and retrying transient failures.
+
+        With *origin* (the feed that linked to *url*), every hop must be on the
+        origin's host or on a public address.
+        """
         s = self.settings
         max_bytes = max_bytes or s.max_page_bytes
         attempt = 0
         while True:
-            result = await self._follow(url, headers or {}, max_bytes, check_robots)
+            result = await self._follow(url, headers or {}, max_bytes, check_robots, origin)
             retryable = result.error_kind == TRANSIENT or (result.status in (429, 502, 503, 504))
             if not retryable or attempt >= s.retries:
                 return result
@@ -277,12 +325,18 @@ class Fetcher:
             log.debug("Retrying %s in %.1fs (%s)", url, wait, result.error or result.status)
             await asyncio.sleep(wait)
 
-    async def _follow(self, url: str, headers: dict[str, str], max_bytes: int, check_robots: bool) -> Fetched:
+    async def _follow(self, url: str, headers: dict[str, str], max_bytes: int, check_robots: bool,
+                      origin: str | None = None) -> Fetched:
         hops: list[str] = []
         current = url
         while True:
             if urlsplit(current).scheme not in ("http", "https"):
                 return self._failure(url, datetime.now(timezone.utc), time.monotonic(), f"unsupported URL scheme in {current!r}", PERMANENT)
+            if origin is not None:
+                refused = await self._private_target(current, origin)
+                if refused:
+                    failure = self._failure(url, datetime.now(timezone.utc), time.monotonic(), refused, PERMANENT)
+                    return _replace(failure, final_url=current, redirects=tuple(hops))
             if check_robots:
                 allowed, why = await self.allowed_by_robots(current)
                 if not allowed:
@@ -309,6 +363,14 @@ class Fetcher:
                     message += f" (Retry-After {result.retry_after:.0f}s)"
                 result = _replace(result, error=message, error_kind=kind)
             return _replace(result, url=url, final_url=current, redirects=tuple(hops))
+
+
+def _is_network(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _replace(result: Fetched, **changes: object) -> Fetched:

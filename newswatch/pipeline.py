@@ -237,7 +237,8 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
     transient = False
     fetched = False
     if entry["link"]:
-        result = await fetcher.get(entry["link"], headers={"Accept": PAGE_ACCEPT}, check_robots=True)
+        result = await fetcher.get(entry["link"], headers={"Accept": PAGE_ACCEPT}, check_robots=True,
+                                   origin=entry["feed_url"])
         fetched = result.status is not None
         update.update(final_url=result.final_url, http_status=result.status,
                       content_type=result.content_type or None, fetched_at=result.fetched_at)
@@ -255,13 +256,17 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
         page_error = "entry has no link; using the feed's text"
     if page is None:
         text, method = choose_text(None, entry["summary"])
-    if method == "feed-content" and page_error is None:
-        page_error = "page yielded too little text; used the feed's text"
     if page is not None:
         update.update(page_title=page.title, page_author=page.author, page_date=page.date,
                       site_name=page.site_name, language=page.language)
+    usable = bool(text) and (method == "trafilatura" or len(text) >= MIN_FALLBACK_CHARS)
+    if page_error is None and method == "feed-content":
+        page_error = ("page yielded too little text; used the feed's text" if usable
+                      else "no article text on the page, and the feed's text is too short to use")
+    elif page_error is None and not usable:
+        page_error = "no article text on the page"
     update["error"] = page_error
-    if text and (method == "trafilatura" or len(text) >= MIN_FALLBACK_CHARS):
+    if usable:
         update.update(status="extracted", text=text, method=method, **(analysis or {}))
         if not update["language"]:
             update["language"] = detect_language(text)

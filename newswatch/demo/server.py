@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,8 +45,10 @@ class Request:
     at: float
 
 
-# A route returns (status, headers, body).
-Route = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]
+# A route returns (status, headers, body). A body that is an iterable of byte
+# chunks is streamed as it is produced (slow or endless bodies, in tests): with no
+# Content-Length unless the route sets one, and the connection closed afterwards.
+Route = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], "bytes | Iterable[bytes]"]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -81,9 +83,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        if isinstance(body, bytes):
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_header("Connection", "close")
+        self.close_connection = True
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            for chunk in body:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
 
 
 class _OutletServer(ThreadingHTTPServer):
