@@ -1,0 +1,75 @@
+"""Run a cycle or a digest in this process and SIGKILL it at a chosen point.
+
+    python tests/crash.py cycle POINT DB FEEDS.opml
+    python tests/crash.py digest POINT DB OUTBOX SMTP_PORT
+
+POINT says where the process dies:
+
+    after-poll      the poll stage has committed
+    mid-fetch       the first batch of fetched pages has committed, others not
+    mid-append      inside the store stage's transaction, after the article rows
+    before-alerts   the store stage has committed, the rules have not run
+    before-send     the digest is fixed in the warehouse, nothing sent
+    after-send      the mail has gone out, the digest is not marked
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from newswatch import digest, pipeline  # noqa: E402
+from newswatch.fetch import FetchSettings  # noqa: E402
+from newswatch.opml import read_opml  # noqa: E402
+from warehouse.db import AlertStore, Warehouse  # noqa: E402
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def after(obj, name: str, *, when=lambda *a, **k: True) -> None:
+    original = getattr(obj, name)
+
+    def wrapper(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if when(*args, **kwargs):
+            die()
+        return result
+
+    setattr(obj, name, wrapper)
+
+
+def before(obj, name: str) -> None:
+    setattr(obj, name, lambda *a, **k: die())
+
+
+def main(kind: str, point: str, db: str, *rest: str) -> None:
+    if kind == "cycle":
+        pipeline.WRITE_BATCH = 5  # several fetch batches, so that one can commit and the next not
+        if point == "after-poll":
+            after(pipeline, "poll_stage")
+        elif point == "mid-fetch":
+            after(Warehouse, "save_fetches")
+        elif point == "mid-append":
+            after(Warehouse, "bulk_insert", when=lambda self, table, *a, **k: table == "article")
+        elif point == "before-alerts":
+            before(pipeline, "alert_stage")
+        pipeline.run_cycle(Path(db), read_opml(rest[0]), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    else:
+        if point == "before-send":
+            before(digest, "send_email")
+        elif point == "after-send":
+            before(AlertStore, "mark_sent")
+        smtp = digest.SmtpSettings("127.0.0.1", int(rest[1]), "none", "newsdesk", "s3cret-pass",
+                                   "newswatch@example.org", ("analyst@example.org",), timeout=5)
+        digest.deliver_digest(Path(db), Path(rest[0]), smtp)
+    sys.exit("the process was meant to be killed before this point")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,80 @@
+"""Processes killed with SIGKILL at each stage, then run again: every article once,
+every alert once, every alert delivered in exactly one digest."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newswatch.demo.server import DemoNewsroom
+from newswatch.digest import deliver_digest
+from newswatch.fetch import FetchSettings
+from newswatch.pipeline import run_cycle
+
+from .conftest import rows
+from .test_digest import Inbox, inbox, smtp_port, smtp_server, smtp_settings  # noqa: F401 - fixtures
+
+CRASH = Path(__file__).with_name("crash.py")
+
+
+def killed(*args: str) -> None:
+    done = subprocess.run([sys.executable, str(CRASH), *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, f"exit {done.returncode}: {done.stderr[-2000:]}"
+
+
+def contents(db: Path, room: DemoNewsroom) -> tuple[list, list]:
+    """Articles and alerts, with each outlet's address replaced by its name (ports differ between runs)."""
+    def name(url: str) -> str:
+        for outlet, srv in room.servers.items():
+            url = url.replace(srv.base_url, f"<{outlet}>")
+        return url
+
+    articles = sorted((name(u), rel, story) for u, rel, story in
+                      rows(db, "SELECT canonical_url, relevant, story_id IS NOT NULL FROM article"))
+    alerts = sorted((rule, name(u)) for rule, u in
+                    rows(db, "SELECT a.rule, s.canonical_url FROM alert a JOIN article s ON s.article_id = a.story_id"))
+    return articles, alerts
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, list]:
+    """What one uninterrupted cycle stores: the articles and the alerts."""
+    db = tmp_path_factory.mktemp("reference") / "w.duckdb"
+    with DemoNewsroom() as room:
+        run_cycle(db, room.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+        return contents(db, room)
+
+
+@pytest.mark.parametrize("point", ["after-poll", "mid-fetch", "mid-append", "before-alerts"])
+def test_a_cycle_killed_and_rerun_stores_everything_once(point: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path,
+                                                        reference: tuple[list, list]) -> None:
+    feeds = newsroom.write_opml(tmp_path / "feeds.opml")
+    killed("cycle", point, db, feeds)
+    run_cycle(db, newsroom.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    articles, alerts = contents(db, newsroom)
+    assert articles == reference[0]
+    assert alerts == reference[1] and len(set(alerts)) == len(alerts)
+    # A further cycle finds nothing new and changes nothing.
+    run_cycle(db, newsroom.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None, force=True)
+    assert contents(db, newsroom) == (articles, alerts)
+
+
+@pytest.mark.parametrize("point", ["before-send", "after-send"])
+def test_a_digest_killed_and_rerun_delivers_every_alert_once(point: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path,
+                                                            smtp_server, inbox: Inbox, smtp_port: int) -> None:
+    run_cycle(db, newsroom.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    total = rows(db, "SELECT count(*) FROM alert")[0][0]
+    killed("digest", point, db, tmp_path / "outbox", smtp_port)
+    assert len(inbox.messages) == (1 if point == "after-send" else 0)
+
+    result = deliver_digest(db, tmp_path / "outbox", smtp_settings(smtp_port))
+    assert result.status == "sent" and result.alerts == total
+    assert rows(db, "SELECT count(*) FROM alerts WHERE delivered_at IS NULL") == [(0,)]
+    # Each alert belongs to exactly one digest; a resent digest is the same message.
+    assert rows(db, "SELECT count(DISTINCT digest_id), count(*) FROM alert") == [(1, total)]
+    assert len({m["Message-ID"] for m in inbox.messages}) == 1
+    assert deliver_digest(db, tmp_path / "outbox", smtp_settings(smtp_port)).status == "empty"
