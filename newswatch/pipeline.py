@@ -11,6 +11,7 @@ skipped by key, work not committed is redone.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import os
@@ -35,7 +36,7 @@ from newswatch.opml import FeedSource
 from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
 from newswatch.textnorm import detect_language
-from newswatch.urls import canonical_url
+from newswatch.urls import canonical_url, host_of
 from warehouse import open_warehouse
 from warehouse.db import refresh_search_index
 
@@ -45,6 +46,7 @@ PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 MIN_FALLBACK_CHARS = 80
 ANALYSIS_COLUMNS = ("relevant", "relevance_reason", "text_hash", "shingles", "signature", "search_tokens")
 WRITE_BATCH = 100
+STORE_BATCH = 1000
 
 Progress = Callable[[str, int, int], None]
 
@@ -121,7 +123,9 @@ def load_seeds_stage(db_path: Path, seeds_dir: Path = SEEDS_DIR) -> StoreReport:
         for seed in load_seeds(seeds_dir)
     ]
     with open_warehouse(db_path) as wh:
-        return store_candidates(wh, candidates)
+        report = store_candidates(wh, candidates)
+        refresh_search_index(wh)
+        return report
 
 
 # -- polling --------------------------------------------------------------------
@@ -293,9 +297,22 @@ def extraction_pool(pages: int, settings: FetchSettings) -> Iterator[Executor | 
 async def _fetch_all(entries: list[dict[str, Any]], settings: FetchSettings, max_attempts: int,
                      progress: Progress, sink: Callable[[list[dict[str, Any]]], None], report: FetchReport) -> None:
     pending: list[dict[str, Any]] = []
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        by_host.setdefault(host_of(e["link"] or ""), []).append(e)
+    # Hosts take turns in the queue, and only so many pages are held between
+    # their request and their extraction: memory stays bounded when extraction
+    # falls behind the network, and no host waits behind another's backlog.
+    entries = [e for turn in itertools.zip_longest(*by_host.values()) for e in turn if e is not None]
+    held = asyncio.Semaphore(max(2 * settings.max_concurrency, 4 * settings.per_host * len(by_host)))
+
+    async def one(entry: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        async with held:
+            return await _fetch_entry(fetcher, entry, max_attempts, pool)
+
     with extraction_pool(len(entries), settings) as pool:
         async with Fetcher(settings) as fetcher:
-            tasks = [asyncio.create_task(_fetch_entry(fetcher, e, max_attempts, pool)) for e in entries]
+            tasks = [asyncio.create_task(one(e)) for e in entries]
             for done, task in enumerate(asyncio.as_completed(tasks), start=1):
                 update, fetched = await task
                 report.pages_fetched += fetched
@@ -339,36 +356,48 @@ def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attemp
 # -- judging, deduplication and append ------------------------------------------------
 
 
-def store_stage(db_path: Path) -> StoreReport:
-    """Judge, deduplicate and append every extracted entry, in one transaction."""
+def store_stage(db_path: Path, batch: int = STORE_BATCH) -> StoreReport:
+    """Judge, deduplicate and append every extracted entry, one transaction per batch.
+
+    Each batch sees the batches before it in the warehouse, so copies are found
+    across batches; memory stays bounded however many entries wait.
+    """
+    report = StoreReport()
+    while True:
+        with open_warehouse(db_path) as wh:
+            rows = wh.entries_to_store(batch)
+        if not rows:
+            break
+        candidates = [_candidate(r) for r in rows]
+        prepared = prepare_candidates(candidates)  # the CPU work, without holding the file
+        with open_warehouse(db_path) as wh:
+            done = store_candidates(wh, candidates, prepared)
+        for name in ("articles_stored", "new_stories", "duplicates", "off_topic", "already_stored"):
+            setattr(report, name, getattr(report, name) + getattr(done, name))
     with open_warehouse(db_path) as wh:
-        rows = wh.entries_to_store()
-    if not rows:
-        return StoreReport()
-    candidates = [
-        {
-            "url": r["link"] or r["entry_key"],
-            "canonical_url": r["canonical_url"] or r["entry_key"],
-            "final_url": r["final_url"],
-            "guid": r["guid"],
-            "feed_url": r["feed_url"],
-            "title": r["title"] or r["page_title"],
-            "author": r["page_author"] or r["author"],
-            "source": r["site_name"],
-            "language": r["language"],
-            "published_at": r["published_at"] or r["page_date"],
-            "first_seen_at": r["discovered_at"],
-            "text": r["text"],
-            "method": r["method"],
-            "is_seed": False,
-            "entry_key": r["entry_key"],
-            "analysis": {k: r[k] for k in ANALYSIS_COLUMNS} if r["relevant"] is not None else None,
-        }
-        for r in rows
-    ]
-    prepared = prepare_candidates(candidates)  # the CPU work, without holding the file
-    with open_warehouse(db_path) as wh:
-        return store_candidates(wh, candidates, prepared)
+        refresh_search_index(wh)
+    return report
+
+
+def _candidate(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "url": r["link"] or r["entry_key"],
+        "canonical_url": r["canonical_url"] or r["entry_key"],
+        "final_url": r["final_url"],
+        "guid": r["guid"],
+        "feed_url": r["feed_url"],
+        "title": r["title"] or r["page_title"],
+        "author": r["page_author"] or r["author"],
+        "source": r["site_name"],
+        "language": r["language"],
+        "published_at": r["published_at"] or r["page_date"],
+        "first_seen_at": r["discovered_at"],
+        "text": r["text"],
+        "method": r["method"],
+        "is_seed": False,
+        "entry_key": r["entry_key"],
+        "analysis": {k: r[k] for k in ANALYSIS_COLUMNS} if r["relevant"] is not None else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -483,12 +512,10 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
         })
         if c["entry_key"]:
             entry_updates.append({"entry_key": c["entry_key"], "article_id": article_id})
-    report.articles_stored = wh.append_articles(articles, minhashes, band_rows, entry_updates)
     tokens = {i: (c.get("analysis") or {}).get("search_tokens") for i, (c, _, _) in enumerate(fresh)}
-    refresh_search_index(wh, [
-        {"article_id": a["article_id"], "tokens": tokens[i] or search_document(a["title"], a["text"])}
-        for i, a in enumerate(articles) if a["relevant"]
-    ])
+    docs = [{"article_id": a["article_id"], "tokens": tokens[i] or search_document(a["title"], a["text"])}
+            for i, a in enumerate(articles) if a["relevant"]]
+    report.articles_stored = wh.append_articles(articles, minhashes, band_rows, entry_updates, docs)
     return report
 
 

@@ -58,6 +58,10 @@ def test_a_cycle_killed_and_rerun_stores_everything_once(point: str, newsroom: D
     articles, alerts = contents(db, newsroom)
     assert articles == reference[0]
     assert alerts == reference[1] and len(set(alerts)) == len(alerts)
+    # Every relevant article is searchable, and the index covers every document.
+    relevant = rows(db, "SELECT count(*) FROM article WHERE relevant")[0][0]
+    assert rows(db, "SELECT count(*) FROM article_search")[0][0] == relevant
+    assert rows(db, "SELECT count(*) FROM fts_main_article_search.docs")[0][0] == relevant
     # A further cycle finds nothing new and changes nothing.
     run_cycle(db, newsroom.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None, force=True)
     assert contents(db, newsroom) == (articles, alerts)
@@ -78,3 +82,16 @@ def test_a_digest_killed_and_rerun_delivers_every_alert_once(point: str, newsroo
     assert rows(db, "SELECT count(DISTINCT digest_id), count(*) FROM alert") == [(1, total)]
     assert len({m["Message-ID"] for m in inbox.messages}) == 1
     assert deliver_digest(db, tmp_path / "outbox", smtp_settings(smtp_port)).status == "empty"
+
+
+def test_storing_in_small_batches_finds_the_same_stories(newsroom: DemoNewsroom, db: Path,
+                                                          reference: tuple[list, list]) -> None:
+    from newswatch.pipeline import alert_stage, fetch_stage, load_seeds_stage, poll_stage, store_stage
+
+    load_seeds_stage(db)
+    poll_stage(db, newsroom.feeds(), FetchSettings(min_gap=0.01), lambda *a: None)
+    fetch_stage(db, FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    report = store_stage(db, batch=4)  # copies of one story land in different batches
+    alert_stage(db)
+    assert report.articles_stored == len(reference[0]) - 5
+    assert contents(db, newsroom) == reference

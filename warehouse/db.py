@@ -251,9 +251,11 @@ class Warehouse:
             self.bulk_update("entry", "entry_key", results,
                              ", ".join(f"{c} = u.{c}" for c in columns) + ", attempts = entry.attempts + 1")
 
-    def entries_to_store(self) -> list[dict[str, Any]]:
+    def entries_to_store(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Extracted entries not stored yet, oldest first (at most *limit*)."""
         return self.query(
             "SELECT * FROM entry WHERE status = 'extracted' ORDER BY discovered_at, entry_key"
+            + (f" LIMIT {int(limit)}" if limit else "")
         )
 
     # -- articles -----------------------------------------------------------
@@ -314,8 +316,9 @@ class Warehouse:
         minhashes: Sequence[dict[str, Any]],
         bands: Sequence[tuple[int, int]],
         entry_updates: Sequence[dict[str, Any]],
+        search_docs: Sequence[dict[str, Any]] = (),
     ) -> int:
-        """Insert articles with their fingerprints and close their entries, atomically."""
+        """Insert articles with their fingerprints and search documents, and close their entries, atomically."""
         with self.transaction():
             before = self.scalar("SELECT count(*) FROM article")
             self.bulk_insert("article", articles)
@@ -335,6 +338,7 @@ class Warehouse:
                     [list(keys), list(ids)],
                 )
             self.bulk_update("entry", "entry_key", entry_updates, "status = 'stored', article_id = u.article_id")
+            self.bulk_insert("article_search", list(search_docs))
             return self.scalar("SELECT count(*) FROM article") - before
 
     # -- cycles -------------------------------------------------------------
@@ -371,17 +375,26 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"LOAD '{fts_extension_path()}'")
 
 
-def refresh_search_index(wh: "Warehouse", docs: Sequence[dict[str, Any]]) -> None:
-    """Add search documents and rebuild the full-text index over them."""
-    if not docs:
-        return
-    with wh.transaction():
-        wh.bulk_insert("article_search", docs)
+def refresh_search_index(wh: "Warehouse") -> bool:
+    """Rebuild the full-text index when it does not cover every search document.
+
+    Search documents are appended with their articles, in the same transaction;
+    the index (DuckDB's fts builds it whole) is rebuilt after, once per stage.
+    Checking coverage rather than remembering to rebuild means a crash between
+    the append and the rebuild is repaired by the next stage that stores.
+    """
+    total = wh.scalar("SELECT count(*) FROM article_search")
+    has_index = wh.scalar("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'fts_main_article_search' "
+                          "AND table_name = 'docs'")
+    indexed = wh.scalar("SELECT count(*) FROM fts_main_article_search.docs") if has_index else None
+    if total == 0 or indexed == total:
+        return False
     load_fts(wh.con)
     wh.con.execute(
         """PRAGMA create_fts_index('article_search', 'article_id', 'tokens', stemmer = 'none',
                stopwords = 'none', ignore = '\\s+', strip_accents = 0, lower = 0, overwrite = 1)"""
     )
+    return True
 
 
 def search(path: Path | str, query_tokens: Sequence[str], *, limit: int = 20, wait: float = 120.0,
