@@ -67,14 +67,19 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     db_file = str(settings.db_path(db))
     gap = settings.host_gap(host_gap)
     read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
-    summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow())
-    summary.seeds_loaded = load_seeds(db_file).articles_stored
-    summary.poll = poll_feeds(db_file, feeds_file, gap, all_feeds)
-    summary.fetch = fetch_pages(db_file, gap)
-    summary.store = store_articles(db_file)
-    summary.alerts = evaluate_rules(db_file)
-    summary.finished_at = pipeline.utcnow()
-    pipeline.record_cycle(Path(db_file), summary)
+    try:
+        with pipeline.cycle_lock(Path(db_file)):
+            summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow())
+            summary.seeds_loaded = load_seeds(db_file).articles_stored
+            summary.poll = poll_feeds(db_file, feeds_file, gap, all_feeds)
+            summary.fetch = fetch_pages(db_file, gap)
+            summary.store = store_articles(db_file)
+            summary.alerts = evaluate_rules(db_file)
+            summary.finished_at = pipeline.utcnow()
+            pipeline.record_cycle(Path(db_file), summary)
+    except pipeline.CycleBusy as exc:
+        logger.warning("Skipped: %s", exc)
+        return {"skipped": str(exc)}
     for line in summary_text(summary, db_file).splitlines():
         logger.info(line)
     create_markdown_artifact(

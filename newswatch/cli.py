@@ -46,6 +46,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
     summary = _run_flow(feeds, db, args.host_gap, args.all_feeds)
+    if "skipped" in summary:
+        print(f"newswatch: {summary['skipped']}", file=sys.stderr)
+        return 0
     _print_summary(summary, db)
     return 0
 

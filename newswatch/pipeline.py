@@ -11,6 +11,7 @@ skipped by key, work not committed is redone.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import itertools
 import logging
 import multiprocessing
@@ -566,17 +567,52 @@ def new_cycle_id() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%S.%fZ")
 
 
+class CycleBusy(RuntimeError):
+    """Another cycle holds the warehouse's cycle lock."""
+
+
+@contextmanager
+def cycle_lock(db_path: Path) -> Iterator[None]:
+    """One cycle at a time per warehouse; a second one exits at once with a clear reason.
+
+    Two cycles would not corrupt anything (every write is keyed and atomic), but
+    they would fetch the same pages twice. The lock is ``flock`` on a file next to
+    the warehouse, so it is released when its holder dies, even by SIGKILL.
+    """
+    path = Path(f"{db_path}.cycle.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise CycleBusy(f"another cycle is already running on {db_path} ({holder}); "
+                            "this one stops without doing anything") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}, started {utcnow():%Y-%m-%d %H:%M:%S} UTC")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
               seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False) -> CycleSummary:
     """One whole cycle without Prefect (the flow in flows/monitor.py does the same)."""
-    summary = CycleSummary(new_cycle_id(), utcnow())
-    t0 = time.perf_counter()
-    summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
-    summary.poll = poll_stage(db_path, sources, settings, progress, force)
-    summary.fetch = fetch_stage(db_path, settings, progress=progress)
-    summary.store = store_stage(db_path)
-    summary.alerts = alert_stage(db_path)
-    summary.finished_at = utcnow()
-    record_cycle(db_path, summary)
+    with cycle_lock(db_path):
+        summary = CycleSummary(new_cycle_id(), utcnow())
+        t0 = time.perf_counter()
+        summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
+        summary.poll = poll_stage(db_path, sources, settings, progress, force)
+        summary.fetch = fetch_stage(db_path, settings, progress=progress)
+        summary.store = store_stage(db_path)
+        summary.alerts = alert_stage(db_path)
+        summary.finished_at = utcnow()
+        record_cycle(db_path, summary)
     log.debug("cycle took %.2fs", time.perf_counter() - t0)
     return summary

@@ -3,9 +3,11 @@ every alert once, every alert delivered in exactly one digest."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,44 @@ def test_storing_in_small_batches_finds_the_same_stories(newsroom: DemoNewsroom,
     alert_stage(db)
     assert report.articles_stored == len(reference[0]) - 5
     assert contents(db, newsroom) == reference
+
+
+def test_two_cycles_at_once_one_runs_and_the_other_says_why_it_stops(newsroom: DemoNewsroom, db: Path, tmp_path: Path,
+                                                                     reference: tuple[list, list]) -> None:
+    from newswatch.pipeline import CycleBusy
+
+    for srv in newsroom.servers.values():
+        srv.latency = 0.05  # a cycle long enough to overlap
+    feeds = newsroom.write_opml(tmp_path / "feeds.opml")
+    first = subprocess.Popen([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, %r)\n"
+        "from pathlib import Path\nfrom newswatch.fetch import FetchSettings\nfrom newswatch.opml import read_opml\n"
+        "from newswatch.pipeline import run_cycle\n"
+        "run_cycle(Path(%r), read_opml(%r), FetchSettings(min_gap=0.01), progress=lambda *a: None)\n"
+    ) % (str(CRASH.parent.parent), str(db), str(feeds))], stderr=subprocess.PIPE, text=True)
+    lock = Path(f"{db}.cycle.lock")
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and "pid" in lock.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(CycleBusy, match=rf"another cycle is already running on .* \(pid {first.pid}, started"):
+        run_cycle(db, newsroom.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    assert first.wait(timeout=120) == 0, first.stderr.read()[-2000:]
+    assert contents(db, newsroom) == reference
+    # The lock is free again, and a cycle killed while holding it does not keep it.
+    killed("cycle", "after-poll", db, feeds)
+    run_cycle(db, newsroom.feeds(), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    assert contents(db, newsroom) == reference
+
+
+def test_the_flow_skips_with_a_message_while_another_cycle_runs(prefect_api: str, newsroom: DemoNewsroom, db: Path,
+                                                               tmp_path: Path) -> None:
+    from flows.monitor import monitor
+    from newswatch.pipeline import cycle_lock
+
+    feeds = newsroom.write_opml(tmp_path / "feeds.opml")
+    with cycle_lock(db):
+        result = monitor(feeds=str(feeds), db=str(db), host_gap=0.01)
+    assert list(result) == ["skipped"]
+    assert result["skipped"].startswith(f"another cycle is already running on {db} (pid {os.getpid()}, started ")
+    assert result["skipped"].endswith("this one stops without doing anything")
+    assert not db.exists() or rows(db, "SELECT count(*) FROM article") == [(0,)]
