@@ -472,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, (WarehouseBusy, RuleError)):
             print(f"newswatch: {exc}", file=sys.stderr)
             return 3
+        if isinstance(exc, (duckdb.IOException, OSError)) or (
+                isinstance(exc, duckdb.Error) and "Could not write" in str(exc)):
+            # Nothing half-written stays behind: every write is one transaction.
+            print(f"newswatch: could not write or read a file: {exc}\n"
+                  "(is the disk full, or the folder read-only? Nothing was half-written.)", file=sys.stderr)
+            return 4
         raise
 
 

@@ -138,3 +138,38 @@ def test_the_flow_skips_with_a_message_while_another_cycle_runs(prefect_api: str
     assert result["skipped"].startswith(f"another cycle is already running on {db} (pid {os.getpid()}, started ")
     assert result["skipped"].endswith("this one stops without doing anything")
     assert not db.exists() or rows(db, "SELECT count(*) FROM article") == [(0,)]
+
+
+def _limited_writes(limit: int):
+    """For a child process: files may not grow beyond *limit* bytes, as on a full disk."""
+    def apply() -> None:
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_rows(db: Path) -> None:
+    from warehouse import open_warehouse
+
+    with open_warehouse(db):
+        pass  # the schema exists; what follows must add to it
+    done = subprocess.run([sys.executable, "-m", "newswatch.cli", "seed", "--db", str(db)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=_limited_writes(4096))
+    assert done.returncode == 4, done.stderr
+    assert "newswatch: could not write or read a file" in done.stderr and "is the disk full" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert rows(db, "SELECT count(*) FROM article") == [(0,)]
+    # With room again, the same command works.
+    done = subprocess.run([sys.executable, "-m", "newswatch.cli", "seed", "--db", str(db)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and rows(db, "SELECT count(*) FROM article") == [(5,)]
+
+
+def test_a_read_only_location_is_a_clear_error() -> None:
+    done = subprocess.run([sys.executable, "-m", "newswatch.cli", "seed", "--db", "/sys/newswatch/w.duckdb"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert "could not write or read a file" in done.stderr and "/sys/newswatch" in done.stderr
+    assert "Traceback" not in done.stderr
