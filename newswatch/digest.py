@@ -298,11 +298,17 @@ def send_email(digest: dict[str, Any], smtp: SmtpSettings) -> None:
             client.send_message(msg)
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(f"SMTP login refused by {smtp.host}:{smtp.port} (code {exc.smtp_code})") from None
+    except smtplib.SMTPServerDisconnected as exc:
+        if "timed out" in str(exc):  # smtplib reports a read timeout as a disconnection
+            raise DeliveryError(f"SMTP server {smtp.host}:{smtp.port} did not answer within {smtp.timeout:g}s") from None
+        raise DeliveryError(f"SMTP server {smtp.host}:{smtp.port} closed the connection") from None
     except smtplib.SMTPException as exc:
         raise DeliveryError(f"SMTP error from {smtp.host}:{smtp.port}: {type(exc).__name__}") from None
     except ssl.SSLError as exc:
         raise DeliveryError(f"TLS with {smtp.host}:{smtp.port} failed: {exc.reason or exc}") from None
-    except (OSError, TimeoutError) as exc:
+    except TimeoutError:
+        raise DeliveryError(f"SMTP server {smtp.host}:{smtp.port} did not answer within {smtp.timeout:g}s") from None
+    except OSError as exc:
         raise DeliveryError(f"cannot reach SMTP server {smtp.host}:{smtp.port}: {exc.strerror or type(exc).__name__}") from None
 
 

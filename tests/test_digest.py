@@ -84,6 +84,14 @@ def alerted_db(newsroom: DemoNewsroom, db: Path) -> Path:
     return db
 
 
+def rows_of(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def pending(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -143,6 +151,21 @@ def test_with_smtp_down_alerts_stay_pending_and_go_out_once_later(
     assert up.status == "sent" and up.alerts == total
     assert again.status == "empty"
     assert len(inbox.messages) == 1 and pending(alerted_db) == 0
+
+
+def test_an_smtp_server_that_never_answers_times_out_and_alerts_stay_pending(alerted_db: Path, tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        settings = SmtpSettings("127.0.0.1", port, "none", USER, PASSWORD, "newswatch@example.org",
+                                ("analyst@example.org",), timeout=1)
+        total = pending(alerted_db)
+        result = deliver_digest(alerted_db, tmp_path / "outbox", settings)
+    assert result.status == "failed"
+    assert result.error == f"SMTP server 127.0.0.1:{port} did not answer within 1s"
+    assert pending(alerted_db) == total and not (tmp_path / "outbox").exists()
+    assert rows_of(alerted_db, "SELECT count(*) FROM alert WHERE digest_id IS NOT NULL") == [(0,)]
 
 
 def test_a_refused_login_keeps_alerts_pending_and_hides_the_password(
