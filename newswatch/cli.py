@@ -142,6 +142,7 @@ def _ago(when, now) -> str:
 def cmd_feeds(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
+    from newswatch.urls import redact
     from warehouse.db import read_query
 
     db = settings.db_path(args.db)
@@ -154,8 +155,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return 2
     now = datetime.now(timezone.utc)
     table = [
-        (status, title or url, http or "-", _ago(last_new, now), failures,
-         "now" if next_poll is None or next_poll <= now else _ago(next_poll, now), error or "")
+        (status, title or redact(url), http or "-", _ago(last_new, now), failures,
+         "now" if next_poll is None or next_poll <= now else _ago(next_poll, now), redact(error) or "")
         for status, title, url, http, last_new, failures, next_poll, error in result.rows
     ]
     print_table(["status", "feed", "http", "last new item", "failures", "next poll", "last error"], table)

@@ -30,6 +30,7 @@ from typing import Any
 
 from monitors.engine import MARK_CLOSE, MARK_OPEN, load_rules
 from newswatch import settings
+from newswatch.urls import redact
 from warehouse import open_warehouse
 from warehouse.db import AlertStore
 
@@ -149,9 +150,9 @@ def _outlets(copies: list[dict[str, Any]] | None, origin_source: str | None) -> 
 
 
 def _feed_line(f: dict[str, Any], now: datetime) -> str:
-    name = f["title"] or f["url"]
+    name = f["title"] or redact(f["url"])
     if f["status"] == "failing":
-        return f"{name}: failing ({f['consecutive_failures']} in a row): {f['last_error'] or 'no detail'}"
+        return f"{name}: failing ({f['consecutive_failures']} in a row): {redact(f['last_error']) or 'no detail'}"
     if f["last_new_item_at"] is None:
         return f"{name}: silent, no new item seen yet"
     days = (now - f["last_new_item_at"]).total_seconds() / 86400
@@ -161,7 +162,7 @@ def _feed_line(f: dict[str, Any], now: datetime) -> str:
 def render(alerts: list[dict[str, Any]], now: datetime,
            feeds: list[dict[str, Any]] | None = None) -> tuple[str, str, str, str]:
     """(subject, text, html, markdown) for a digest of *alerts*, and of *feeds* in trouble."""
-    feeds = feeds or []
+    feeds = [{**f, "url": redact(f["url"])} for f in feeds or []]  # no password leaves in a digest
     groups = group_alerts(alerts)
     n_stories = len(alerts)
     counts = ", ".join(f"{rid} {len(items)}" for rid, _, items in groups)

@@ -20,7 +20,7 @@ import feedparser
 
 from newswatch.fetch import Fetcher
 from newswatch.opml import FeedSource
-from newswatch.urls import canonical_url
+from newswatch.urls import canonical_url, redact
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def entry_rows(parsed: Any, feed_url: str, now: datetime) -> list[dict[str, Any]
         link = (entry.get("link") or "").strip() or None
         guid = (entry.get("id") or "").strip() or None
         if not link and not guid:
-            log.info("Skipping an entry without link or id in %s: %r", feed_url, entry.get("title"))
+            log.info("Skipping an entry without link or id in %s: %r", redact(feed_url), entry.get("title"))
             continue
         canonical = canonical_url(link) if link else None
         content = ""
@@ -188,8 +188,9 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         wait = backoff(failures)
         if retry_after is not None:
             wait = max(wait, min(timedelta(seconds=retry_after), BACKOFF_MAX))
+        error = redact(error)
         new_state.update(consecutive_failures=failures, last_error=error, next_poll_at=now + wait)
-        log.warning("Feed %s failed (%d in a row): %s", source.url, failures, error)
+        log.warning("Feed %s failed (%d in a row): %s", redact(source.url), failures, error)
         return PollResult(source.url, new_state, outcome="failed")
 
     result = await fetcher.get(source.url, headers=headers, max_bytes=fetcher.settings.max_feed_bytes,
@@ -237,7 +238,7 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         notes.append(f"the feed lists {len(parsed.entries)} entries; only the first {MAX_ENTRIES_PER_FEED} are read")
     warning = "; ".join(notes) or None
     if warning:
-        log.info("Feed %s: %s", source.url, warning)
+        log.info("Feed %s: %s", redact(source.url), warning)
     title = html_to_text(parsed.feed.get("title")) or None
     entries = entry_rows(parsed, source.url, now)
     new_state.update(

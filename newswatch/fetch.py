@@ -28,9 +28,25 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from newswatch import __version__
-from newswatch.urls import host_of
+from newswatch.urls import host_of, redact
 
 log = logging.getLogger(__name__)
+
+
+class _Redacting(logging.Filter):
+    """httpx logs every request's URL, and httpcore (at debug level) every header,
+    passwords and tokens included: hide them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = redact(message)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
+    logging.getLogger(_name).addFilter(_Redacting())
 
 USER_AGENT = f"newswatch/{__version__} (+https://github.com/newswatch/newswatch; news monitor)"
 

@@ -37,7 +37,7 @@ from newswatch.opml import FeedSource
 from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
 from newswatch.textnorm import detect_language
-from newswatch.urls import canonical_url, host_of
+from newswatch.urls import canonical_url, host_of, redact
 from warehouse import open_warehouse
 from warehouse.db import refresh_search_index
 
@@ -270,7 +270,7 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
                       else "no article text on the page, and the feed's text is too short to use")
     elif page_error is None and not usable:
         page_error = "no article text on the page"
-    update["error"] = page_error
+    update["error"] = redact(page_error)
     if usable:
         update.update(status="extracted", text=text, method=method, **(analysis or {}))
         if not update["language"]:
@@ -278,7 +278,7 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
     elif transient and entry["attempts"] + 1 < max_attempts:
         update["status"] = "pending"  # try again next cycle
     if update["status"] == "failed":
-        log.warning("Could not use %s: %s", entry["link"] or entry["entry_key"], page_error or "no text")
+        log.warning("Could not use %s: %s", redact(entry["link"] or entry["entry_key"]), update["error"] or "no text")
     return update, fetched
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from newswatch.pipeline import CycleSummary
+from newswatch.urls import redact
 
 
 def _get(summary: CycleSummary | dict[str, Any], *path: str) -> Any:
@@ -53,11 +54,11 @@ def summary_text(summary: CycleSummary | dict[str, Any], db: str) -> str:
     failures = _get(summary, "poll", "failures")
     if failures:
         out.append("Feeds that failed:")
-        out += [f"  {url}: {error}" for url, error in failures]
+        out += [f"  {redact(url)}: {redact(error)}" for url, error in failures]
     page_failures = _get(summary, "fetch", "failures")
     if page_failures:
         out.append("Pages that could not be used:")
-        out += [f"  {url}: {error}" for url, error in page_failures[:20]]
+        out += [f"  {redact(url)}: {redact(error)}" for url, error in page_failures[:20]]
         if len(page_failures) > 20:
             out.append(f"  … and {len(page_failures) - 20} more (SELECT * FROM fetch_failures)")
     hint = offline_hint(summary)
@@ -73,7 +74,7 @@ def summary_markdown(summary: CycleSummary | dict[str, Any], db: str) -> str:
           "", "| | |", "|---|---|", rows]
     failures = _get(summary, "poll", "failures")
     if failures:
-        md += ["", "## Feeds that failed", ""] + [f"- `{url}`: {error}" for url, error in failures]
+        md += ["", "## Feeds that failed", ""] + [f"- `{redact(url)}`: {redact(error)}" for url, error in failures]
     hint = offline_hint(summary)
     if hint:
         md += ["", f"**{hint}**"]

@@ -6,6 +6,7 @@ letter case of scheme and host, or parameter order point at the same page.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that identify a campaign or a click, never the page.
@@ -67,3 +68,19 @@ def host_of(url: str) -> str:
     except ValueError:
         port = 0
     return f"{host}:{port}"
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@/\s]*@")
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&](?:token|key|api[_-]?key|apikey|password|passwd|pass|secret|sig|signature|access[_-]?token)=)[^&\s#'\"]+")
+
+
+def redact(text: str | None) -> str | None:
+    """*text* with passwords in URLs (``user:pass@``) and secret query parameters hidden.
+
+    Applied to everything newswatch says about a URL: logs, recorded errors,
+    reports, digests, command output.
+    """
+    if not text:
+        return text
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))

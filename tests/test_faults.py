@@ -393,3 +393,37 @@ def test_the_rest_of_the_run_goes_on(newsroom: DemoNewsroom, db: Path) -> None:
     report = store_stage(db)
     assert report.articles_stored == 1
     assert rows(db, "SELECT url FROM articles") == [(good,)]
+
+
+# -- secrets --------------------------------------------------------------------------------------
+
+
+def test_credentials_in_feed_urls_stay_out_of_logs_reports_digests_and_errors(
+        newsroom: DemoNewsroom, db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from newswatch.digest import fix_digest
+    from newswatch.pipeline import run_cycle
+    from newswatch.report import summary_markdown, summary_text
+    from newswatch.urls import redact
+
+    assert redact("http://reader:hunter2@host/a?api_key=k3y&x=1") == "http://reader:***@host/a?api_key=***&x=1"
+    locked = serve(newsroom, "/private.rss", b"members only", "text/plain", 401)
+    secret_feed = locked.replace("http://", "http://reader:hunter2@") + "?token=t0ken-value"
+    # A redirect whose target carries a secret, to a loop: the error names the URL.
+    looping = serve(newsroom, "/looping.rss", b"", "text/html", 302,
+                    {"Location": "/looping.rss?access_token=t0ken-value"})
+    serve(newsroom, "/looping.rss?access_token=t0ken-value", b"", "text/html", 302, {"Location": "/looping.rss"})
+    with caplog.at_level(logging.DEBUG):
+        summary = run_cycle(db, [FeedSource(secret_feed, None), FeedSource(looping, None)],
+                            FetchSettings(min_gap=0.01, retries=0), progress=lambda *a: None)
+    assert summary.poll.feeds_failed == 2
+    said = [caplog.text, summary_text(summary, str(db)), summary_markdown(summary, str(db)),
+            json.dumps(rows(db, "SELECT last_error FROM feeds"), default=str)]
+    digest = fix_digest(db)
+    assert digest is not None
+    said += [digest["text_body"], digest["html_body"], digest["markdown"]]
+    for text in said:
+        assert "hunter2" not in text and "t0ken-value" not in text
+    assert any("reader:***@" in text for text in said)
+    assert "HTTP 401" in rows(db, "SELECT last_error FROM feeds WHERE url = ?", [secret_feed])[0][0]
