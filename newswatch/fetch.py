@@ -149,6 +149,7 @@ class Fetcher:
         self._global = asyncio.Semaphore(self.settings.max_concurrency)
         self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._address_checks: dict[str, str | None] = {}
         self._allowed_networks = [ipaddress.ip_network(a, strict=False) for a in self.settings.allow_private
                                   if _is_network(a)]
         self.requests = 0
@@ -298,6 +299,11 @@ class Fetcher:
             return None
         if host in self.settings.allow_private:
             return None
+        if host not in self._address_checks:  # once per host and stage, not once per page
+            self._address_checks[host] = await self._check_addresses(host)
+        return self._address_checks[host]
+
+    async def _check_addresses(self, host: str) -> str | None:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
