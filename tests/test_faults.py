@@ -81,6 +81,17 @@ def in_child(code: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def stages_in_child(db: Path, feed: str, *, fetch: bool) -> dict:
+    """Poll *feed* (and fetch its pages) in a fresh interpreter: its reports and peak memory."""
+    return in_child(
+        "from pathlib import Path\nfrom newswatch.fetch import FetchSettings\nfrom newswatch.opml import FeedSource\n"
+        "from newswatch.pipeline import fetch_stage, poll_stage\n"
+        f"db, s = Path({str(db)!r}), FetchSettings(min_gap=0.01, retries=0)\n"
+        f"result['feeds_failed'] = poll_stage(db, [FeedSource({feed!r})], s).feeds_failed\n"
+        + ("r = fetch_stage(db, s)\nresult['failed'], result['extracted'] = r.failed, r.extracted\n" if fetch else "")
+    )
+
+
 @pytest.fixture(scope="module")
 def baseline_mb() -> float:
     """Peak memory of a child that imports the pipeline and polls nothing."""
@@ -159,13 +170,8 @@ def test_a_50_mb_feed_is_refused_by_size_with_memory_bounded(newsroom: DemoNewsr
 
     url = serve(newsroom, "/huge.rss", huge)
     db = tmp_path / "w.duckdb"
-    result = in_child(
-        "from pathlib import Path\nfrom newswatch.fetch import FetchSettings\nfrom newswatch.opml import FeedSource\n"
-        "from newswatch.pipeline import poll_stage\n"
-        f"r = poll_stage(Path({str(db)!r}), [FeedSource({url!r})], FetchSettings(min_gap=0.01, retries=0))\n"
-        "result['failed'] = r.feeds_failed\n"
-    )
-    assert result["failed"] == 1
+    result = stages_in_child(db, url, fetch=False)
+    assert result["feeds_failed"] == 1
     assert "too large" in feed_state(db, url)[1]
     assert result["peak_mb"] - baseline_mb < 100, result
 
@@ -288,13 +294,7 @@ def test_a_gzip_bomb_is_stopped_at_the_size_cap_with_memory_bounded(newsroom: De
     link = serve(newsroom, "/p/bomb.html", bomb, "text/html", headers={"Content-Encoding": "gzip"})
     feed = serve(newsroom, "/bomb.rss", rss(item("bomb", link)))
     db = tmp_path / "w.duckdb"
-    result = in_child(
-        "from pathlib import Path\nfrom newswatch.fetch import FetchSettings\nfrom newswatch.opml import FeedSource\n"
-        "from newswatch.pipeline import fetch_stage, poll_stage\n"
-        "s = FetchSettings(min_gap=0.01, retries=0)\n"
-        f"poll_stage(Path({str(db)!r}), [FeedSource({feed!r})], s)\n"
-        f"r = fetch_stage(Path({str(db)!r}), s)\nresult['failed'] = r.failed\n"
-    )
+    result = stages_in_child(db, feed, fetch=True)
     assert result["failed"] == 1
     (error,) = rows(db, "SELECT error FROM entry")[0]
     assert error.startswith("too large: body exceeds")
@@ -333,14 +333,7 @@ def test_a_page_with_a_100000_node_dom_is_bounded(newsroom: DemoNewsroom, tmp_pa
     link = serve(newsroom, "/p/dom.html", body, "text/html; charset=utf-8")
     feed = serve(newsroom, "/dom.rss", rss(item("dom", link)))
     db = tmp_path / "w.duckdb"
-    result = in_child(
-        "import time\nfrom pathlib import Path\nfrom newswatch.fetch import FetchSettings\n"
-        "from newswatch.opml import FeedSource\nfrom newswatch.pipeline import fetch_stage, poll_stage\n"
-        "s = FetchSettings(min_gap=0.01, retries=0)\n"
-        f"poll_stage(Path({str(db)!r}), [FeedSource({feed!r})], s)\n"
-        f"t = time.monotonic()\nr = fetch_stage(Path({str(db)!r}), s)\n"
-        "result['seconds'] = time.monotonic() - t\nresult['extracted'] = r.extracted\n"
-    )
+    result = stages_in_child(db, feed, fetch=True)
     assert result["extracted"] == 1
     assert "relatives of Japanese citizens" in rows(db, "SELECT text FROM entry")[0][0]
     assert result["peak_mb"] - baseline_mb < 400, result
