@@ -79,7 +79,7 @@ class FetchSettings:
     user_agent: str = USER_AGENT
     # Hosts or networks (CIDR) that may be reached although they are private or
     # loopback addresses; the feed's own host is always allowed.
-    allow_private: tuple[str, ...] = field(default_factory=lambda: allowed_private_from_env())
+    allow_private: tuple[str, ...] = field(default_factory=allowed_private_from_env)
     extract_workers: int = 0  # processes for extraction; 0: one per core
     pool_threshold: int = 40  # fewer pages than this are extracted in a thread
 

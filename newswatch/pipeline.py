@@ -226,7 +226,6 @@ def process_page(body: bytes, content_type_header: str, url: str, title: str | N
     return page, text, method, analysis
 
 
-
 async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: int,
                        pool: Executor | None = None) -> tuple[dict[str, Any], bool]:
     """Fetch and extract one entry; returns (update row, whether a page was fetched)."""
@@ -261,7 +260,7 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
         page_error = "entry has no link; using the feed's text"
     if page is None:
         text, method = choose_text(None, entry["summary"])
-    if page is not None:
+    else:
         update.update(page_title=page.title, page_author=page.author, page_date=page.date,
                       site_name=page.site_name, language=page.language)
     usable = bool(text) and (method == "trafilatura" or len(text) >= MIN_FALLBACK_CHARS)
