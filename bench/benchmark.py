@@ -119,7 +119,7 @@ def extraction_limit(web: SyntheticWeb) -> tuple[float, int]:
 
     total = 0.0
     for a in web.articles:
-        html = web.page(a).decode()
+        html = web.body(a).decode()
         t0 = time.process_time()
         extract_page(html, f"http://{host_name(a.host)}/news/{a.number}.html")
         total += time.process_time() - t0

@@ -87,8 +87,6 @@ class SyntheticWeb:
         self.bytes_sent = 0
         self._lock = threading.Lock()
         self._responses: dict[tuple[int, str], tuple[str, bytes, str]] = {}
-        self.statuses: dict[int, int] = {}  # responses served, by status
-        self.compress = True  # gzip bodies for clients that accept it
         self.articles = [self._article(i) for i in range(articles)]
         self.by_host: dict[int, list[Article]] = {}
         for a in self.articles:
@@ -261,13 +259,12 @@ class SyntheticWeb:
                     time.sleep(max(0.0, web.latency + random.uniform(-web.jitter, web.jitter)))
                 found = web._responses.get((host, urlsplit(self.path).path))
                 status, ctype, body, etag = (200, *found) if found else (404, "text/plain", b"not found", None)
-                gzipped = found is not None and web.compress and "gzip" in self.headers.get("Accept-Encoding", "")
+                gzipped = found is not None and "gzip" in self.headers.get("Accept-Encoding", "")
                 if found and not gzipped:
                     body = gzip.decompress(body)
                 if etag and self.headers.get("If-None-Match") == etag:
                     status, body = 304, b""
                 with web._lock:
-                    web.statuses[status] = web.statuses.get(status, 0) + 1
                     web.requests += 1
                     web.bytes_sent += len(body)
                 self.send_response(status)
@@ -304,6 +301,10 @@ class SyntheticWeb:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def body(self, a: Article) -> bytes:
+        """The page of article *a* as served (rendered once, at start), uncompressed."""
+        return gzip.decompress(self._responses[(a.host, f"/news/{a.number}.html")][1])
+
     def host_table(self) -> dict[str, str]:
         """Host name → loopback address, for bench/_hosts/sitecustomize.py."""
         return {host_name(h): host_address(h) for h in range(self.hosts)}
@@ -311,6 +312,3 @@ class SyntheticWeb:
     def feeds(self) -> list[FeedSource]:
         return [FeedSource(f"{srv.base}/{kind}.xml", f"Host {i} {kind}")  # type: ignore[attr-defined]
                 for i, srv in enumerate(self.servers) for kind in FEEDS]
-
-    def page_urls(self) -> list[str]:
-        return [f"{self.servers[a.host].base}/news/{a.number}.html" for a in self.articles]  # type: ignore[attr-defined]

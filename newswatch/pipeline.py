@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -372,8 +372,8 @@ def store_stage(db_path: Path, batch: int = STORE_BATCH) -> StoreReport:
         prepared = prepare_candidates(candidates)  # the CPU work, without holding the file
         with open_warehouse(db_path) as wh:
             done = store_candidates(wh, candidates, prepared)
-        for name in ("articles_stored", "new_stories", "duplicates", "off_topic", "already_stored"):
-            setattr(report, name, getattr(report, name) + getattr(done, name))
+        for f in fields(StoreReport):
+            setattr(report, f.name, getattr(report, f.name) + getattr(done, f.name))
     with open_warehouse(db_path) as wh:
         refresh_search_index(wh)
     return report
