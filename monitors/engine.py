@@ -14,6 +14,7 @@ matches marked. A rule's version is a hash of its definition.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -97,22 +98,83 @@ def fold_term(term: str) -> str:
     return fold(unicodedata.normalize("NFC", term))[0].strip()
 
 
+# Datelines and agency credits name places and agencies in every item ("Pyongyang,
+# June 14 (KCNA) --", "(평양 6월 14일발 조선중앙통신)", "【ソウル共同】"): they say
+# where a text was filed, not what it is about, so they are blanked before matching.
+DATELINE = re.compile(
+    r"(?m)^[ \t]*[A-Z][A-Za-z.' -]{1,40},[ \t]+[A-Z][a-z]{2,9}\.?[ \t]+\d{1,2}(?:,[ \t]*\d{4})?[ \t]*"
+    r"\((?:KCNA|Yonhap|AP|AFP|Reuters|Kyodo|Jiji|Xinhua|UPI|NHK|Tass|TASS)\)[ \t]*(?:--|—|–|-)?"
+    r"|\((?:[가-힣]+[ \t]*)?\d{1,2}월[ \t]*\d{1,2}일발[ \t]*(?:조선중앙통신|로동신문|조선통신|통일신보)\)"
+    r"|\([가-힣]+=(?:연합뉴스|뉴스1|뉴시스)\)(?:[ \t]*[가-힣]{2,4}[ \t]*(?:기자|특파원)[ \t]*=)?"
+    r"|【[^】\n]{1,16}】|〔[^〕\n]{1,16}〕"
+)
+
+
+def strip_datelines(text: str) -> str:
+    """*text* with datelines and agency credits replaced by spaces (positions are kept)."""
+    return DATELINE.sub(lambda m: " " * len(m.group()), text)
+
+
 def prepare(text: str) -> str:
-    return unicodedata.normalize("NFC", text or "")
+    """What every matcher reads: NFC, datelines blanked."""
+    return strip_datelines(unicodedata.normalize("NFC", text or ""))
 
 
 def _is_cjk(term: str) -> bool:
     return bool(_CJK.search(term))
 
 
-def _term_pattern(term: str) -> str:
-    folded = re.escape(fold_term(term))
-    if _is_cjk(term):
-        return folded
-    return rf"(?<![0-9a-z]){folded}(?![0-9a-z])"
-
-
 _WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a rule or of the topic, folded, with the characters that may not surround it.
+
+    In a rule file a term is a string, or a table such as
+    ``{ term = "日朝", not_after = "0123456789毎同前翌今", not_before = "鮮" }``:
+    "2日朝" is a date ("the morning of the 2nd") and "在日朝鮮人" names Korean
+    residents of Japan; neither is Japan–North Korea.
+    """
+
+    label: str  # as written in the file
+    folded: str
+    whole_words: bool  # Latin terms match whole words only
+    cjk: bool
+    not_after: frozenset[str] = frozenset()
+    not_before: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, spec: Any) -> "Term":
+        if isinstance(spec, str):
+            spec = {"term": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("term"), str) \
+                or set(spec) - {"term", "not_after", "not_before"}:
+            raise RuleError(f"a term is a string or a table with term, not_after and not_before: {spec!r}")
+        label = spec["term"]
+        guard = {k: frozenset(fold_text(prepare(str(spec.get(k, ""))))) - {" "} for k in ("not_after", "not_before")}
+        cjk = _is_cjk(label)
+        return cls(label, fold_term(label), not cjk, cjk, guard["not_after"], guard["not_before"])
+
+    def pattern(self) -> str:
+        out = re.escape(self.folded)
+        before = "0-9a-z" if self.whole_words else ""
+        before += "".join(re.escape(c) for c in sorted(self.not_after))
+        after = "0-9a-z" if self.whole_words else ""
+        after += "".join(re.escape(c) for c in sorted(self.not_before))
+        if before:
+            out = f"(?<![{before}])" + out
+        if after:
+            out += f"(?![{after}])"
+        return out
+
+    def fits(self, text: str, i: int, j: int) -> bool:
+        """Whether the occurrence text[i:j] stands on its own (word boundaries and guards)."""
+        prev = text[i - 1] if i > 0 else " "
+        nxt = text[j] if j < len(text) else " "
+        if self.whole_words and (prev in _WORD_CHARS or nxt in _WORD_CHARS):
+            return False
+        return prev not in self.not_after and nxt not in self.not_before
 
 
 @dataclass(frozen=True)
@@ -122,36 +184,48 @@ class TermGroup:
     ``spans`` returns what ``pattern.finditer`` would (leftmost match first, the
     longest term at one position, no overlaps), several times faster: Python's
     regular expressions try every alternative at every position of the text.
+    Non-overlapping longest matches also make counts count distinct mentions:
+    일본인 is one mention, not 일본 and 일본인.
     """
 
-    terms: tuple[tuple[str, bool, bool], ...]  # (folded term, whole words only, CJK), longest first
+    terms: tuple[Term, ...]  # longest first
     pattern: re.Pattern[str]  # the same group as one regular expression (the reference)
 
     @classmethod
-    def of(cls, terms: list[str]) -> "TermGroup":
-        folded = {fold_term(t): t for t in terms}
-        ordered = sorted(folded.items(), key=lambda kv: len(_term_pattern(kv[1])), reverse=True)
-        patterns = sorted({_term_pattern(t) for t in terms}, key=len, reverse=True)
-        return cls(tuple((f, not _is_cjk(t), _is_cjk(t)) for f, t in ordered), re.compile("|".join(patterns)))
+    def of(cls, specs: list[Any]) -> "TermGroup":
+        by_fold: dict[tuple, Term] = {}
+        for spec in specs:
+            term = Term.of(spec)
+            if term.folded:
+                by_fold.setdefault((term.folded, term.not_after, term.not_before), term)
+        ordered = sorted(by_fold.values(), key=lambda t: len(t.pattern()), reverse=True)
+        patterns = sorted({t.pattern() for t in ordered}, key=len, reverse=True)
+        return cls(tuple(ordered), re.compile("|".join(patterns)))
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def matches(self, text: str) -> list[tuple[int, int, Term]]:
+        """(start, end, term) of each match in *text*, a folded text."""
+        found: list[tuple[int, int, int]] = []
+        for rank, term in enumerate(self.terms):
+            i = text.find(term.folded)
+            while i >= 0:
+                j = i + len(term.folded)
+                if term.fits(text, i, j):
+                    found.append((i, rank, j))
+                i = text.find(term.folded, i + 1)
+        found.sort()
+        out, pos = [], 0
+        for i, rank, j in found:
+            if i >= pos:
+                out.append((i, j, self.terms[rank]))
+                pos = j
+        return out
 
     def spans(self, text: str) -> list[tuple[int, int, bool]]:
         """(start, end, CJK) of each match in *text*, a folded text."""
-        found: list[tuple[int, int, int, bool]] = []
-        for rank, (term, whole_words, cjk) in enumerate(self.terms):
-            i = text.find(term)
-            while i >= 0:
-                j = i + len(term)
-                if not whole_words or ((i == 0 or text[i - 1] not in _WORD_CHARS)
-                                       and (j == len(text) or text[j] not in _WORD_CHARS)):
-                    found.append((i, rank, j, cjk))
-                i = text.find(term, i + 1)
-        found.sort()
-        out, pos = [], 0
-        for i, _, j, cjk in found:
-            if i >= pos:
-                out.append((i, j, cjk))
-                pos = j
-        return out
+        return [(i, j, term.cjk) for i, j, term in self.matches(text)]
 
     def blank(self, text: str) -> str:
         """*text* with every match replaced by spaces of the same length."""
@@ -166,6 +240,74 @@ class TermGroup:
         return "".join(parts)
 
 
+# -- people ---------------------------------------------------------------------------
+
+# One romanised Korean syllable (Revised, McCune–Reischauer and the DPRK's own
+# spellings), so that "Kim Tok Hun" reads as a name and "Kim Meets" does not.
+_SYLLABLE = r"(?:kk|tt|pp|ss|jj|tch|ch|sh|ts|[bdghjklmnprst])?[wy]?(?:ae|ai|eo|eu|oe|oi|ou|ui|a|e|i|o|u)(?:ng|[klmnpt])?"
+_GIVEN = re.compile(_SYLLABLE)  # names are written a syllable a word: "Kim Tok Hun", "Kim Jong-un"
+# English words shaped like one syllable of a Korean name that may follow a surname in prose.
+_NOT_GIVEN = frozenset("""
+a an he we me be do go no so to up in on at it ok met put got let set sat ran run sang sing hang long man men
+yet not but won hit him ten pen
+""".split())
+
+
+@dataclass(frozen=True)
+class People:
+    """Surnames that start a person's name, and the people a rule is about.
+
+    A surname followed by a given name ("Kim Tok Hun", "Kim Yo Jong") names
+    someone; unless that someone is in ``keep``, the name is blanked before
+    matching, so that the premier or a textile mill named after a Kim never
+    counts as the leader. A surname alone ("Kim said") is left for the rule's
+    terms to judge.
+    """
+
+    surnames: tuple[str, ...]
+    keep: frozenset[str]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, spec: dict[str, Any] | None, rule_id: str) -> "People":
+        if not spec:
+            return cls((), frozenset(), None)
+        if set(spec) - {"surnames", "keep"}:
+            raise RuleError(f"rule {rule_id}: people takes surnames and keep")
+        surnames = tuple(fold_term(n) for n in spec.get("surnames", []))
+        if not all(re.fullmatch(r"[a-z]+", n) for n in surnames):
+            raise RuleError(f"rule {rule_id}: people.surnames are single Latin words")
+        keep = frozenset(fold_term(n) for n in spec.get("keep", []))
+        alternatives = "|".join(map(re.escape, surnames))
+        pattern = re.compile(rf"(?<![0-9a-z])(?:{alternatives})((?: [a-z]+){{1,3}})") if surnames else None
+        return cls(surnames, keep, pattern)
+
+    def blank_others(self, folded: str) -> str:
+        """*folded* with the names of people not kept replaced by spaces."""
+        if self.pattern is None:
+            return folded
+        out, pos = [], 0
+        for m in self.pattern.finditer(folded):
+            given: list[str] = []
+            for word in m.group(1).split():
+                if word in _NOT_GIVEN or not _GIVEN.fullmatch(word) or len(given) == 2:
+                    break
+                given.append(word)
+            if not given:
+                continue
+            surname = m.group(0).split(" ", 1)[0]
+            name = " ".join([surname, *given])
+            if name in self.keep or any(k.startswith(name + " ") for k in self.keep):
+                continue  # the leader (or his name cut short by a missing space in the source)
+            end = m.start() + len(name)
+            out += [folded[pos:m.start()], " " * (end - m.start())]
+            pos = end
+        if not out:
+            return folded
+        out.append(folded[pos:])
+        return "".join(out)
+
+
 # -- matching ---------------------------------------------------------------------------
 
 
@@ -178,15 +320,26 @@ class Hit:
     term: str = field(default="", compare=False)  # the text matched, as written in the source
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]")
+
+
 @dataclass
 class _Text:
     source: str
-    folded: str  # with excluded phrases blanked
+    folded: str  # with excluded phrases and other people's names blanked
 
     @cached_property
     def index(self) -> list[int]:
         """Source index of each folded character (built only for texts that match)."""
         return fold(self.source)[1]
+
+    @cached_property
+    def _sentence_ends(self) -> list[int]:
+        return [m.end() for m in _SENTENCE_END.finditer(self.source)]
+
+    def sentence(self, hit: Hit) -> int:
+        """Which sentence of the source *hit* starts in."""
+        return bisect.bisect_right(self._sentence_ends, self.index[hit.start])
 
     def source_span(self, hit: Hit) -> tuple[int, int]:
         start = self.index[hit.start]
@@ -198,14 +351,15 @@ class _Text:
         return replace(hit, term=self.source[start:end])
 
 
-def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int) -> bool:
+def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int, sentence: bool) -> bool:
     first, second = (a, b) if a.start <= b.start else (b, a)
     if first.end > second.start:  # overlapping
         return False
     if a.cjk or b.cjk:
-        return second.start - first.end <= chars
-    # Words between them: folded text has single spaces between words.
-    return text.folded.count(" ", first.end, second.start) <= words
+        close = second.start - first.end <= chars
+    else:  # words between them: folded text has single spaces between words
+        close = text.folded.count(" ", first.end, second.start) <= words
+    return close and (not sentence or text.sentence(first) == text.sentence(second))
 
 
 @dataclass(frozen=True)
@@ -236,6 +390,8 @@ class Rule:
     excludes: TermGroup | None
     expr: dict[str, Any]
     path: Path | None = None
+    people: People = field(default_factory=lambda: People((), frozenset(), None))
+    only_with: dict[str, str] = field(default_factory=dict)  # group → group that must also be found
 
     # Expressions evaluate to (truth, hits that made them true).
     def _eval(self, node: dict[str, Any], text: _Text, cache: dict[str, list[Hit]]) -> tuple[bool, list[Hit]]:
@@ -265,9 +421,10 @@ class Rule:
         if "near" in node:
             a_name, b_name = node["near"]
             words, chars = int(node.get("words", 10)), int(node.get("chars", 20))
+            sentence = bool(node.get("sentence", False))
             a_hits = self._hits(a_name, text, cache)
-            b_hits = self._hits(b_name, text, cache)
-            pairs = [(a, b) for a in a_hits for b in b_hits if _near(a, b, text, words, chars)]
+            b_hits = self._hits(b_name, text, cache) if a_hits else []
+            pairs = [(a, b) for a in a_hits for b in b_hits if _near(a, b, text, words, chars, sentence)]
             hits = []
             for a, b in pairs:
                 hits += [a, b]
@@ -276,12 +433,16 @@ class Rule:
 
     def _hits(self, group: str, text: _Text, cache: dict[str, list[Hit]]) -> list[Hit]:
         if group not in cache:
-            cache[group] = [Hit(group, i, j, cjk) for i, j, cjk in self.groups[group].spans(text.folded)]
+            required = self.only_with.get(group)
+            if required is not None and not self._hits(required, text, cache):
+                cache[group] = []  # "Kim" alone counts only in a text that names the leader
+            else:
+                cache[group] = [Hit(group, i, j, cjk) for i, j, cjk in self.groups[group].spans(text.folded)]
         return cache[group]
 
     def _prepare(self, raw: str) -> _Text:
         source = prepare(raw)
-        folded = fold_text(source)
+        folded = self.people.blank_others(fold_text(source))
         if self.excludes is not None:
             folded = self.excludes.blank(folded)
         return _Text(source, folded)
@@ -324,24 +485,35 @@ def snippet(text: _Text, hits: list[Hit], width: int = 90) -> str:
 # -- loading -------------------------------------------------------------------------------
 
 
-def _compile_group(name: str, spec: Any, rule_id: str) -> TermGroup:
+def _terms_of(spec: Any, where: str) -> list[Any]:
+    """The terms of a group or an exclude list: a list, or a table of languages."""
     if isinstance(spec, list):
-        terms = spec
-    elif isinstance(spec, dict):
-        unknown = set(spec) - set(LANGUAGES)
+        return spec
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(LANGUAGES) - {"only_with"}
         if unknown:
-            raise RuleError(f"rule {rule_id}: group {name} has unknown languages {sorted(unknown)}")
-        terms = [t for lang in LANGUAGES for t in spec.get(lang, [])]
-    else:
-        raise RuleError(f"rule {rule_id}: group {name} must be a list or a table of languages")
-    terms = [t for t in terms if fold_term(t)]
-    if not terms:
+            raise RuleError(f"{where} has unknown languages {sorted(unknown)}")
+        return [t for lang in LANGUAGES for t in spec.get(lang, [])]
+    raise RuleError(f"{where} must be a list or a table of languages")
+
+
+def compile_terms(spec: Any, where: str) -> TermGroup:
+    try:
+        group = TermGroup.of(_terms_of(spec, where))
+    except RuleError as exc:
+        raise RuleError(f"{where}: {exc}") from None
+    return group
+
+
+def _compile_group(name: str, spec: Any, rule_id: str) -> TermGroup:
+    group = compile_terms(spec, f"rule {rule_id}: group {name}")
+    if not group:
         raise RuleError(f"rule {rule_id}: group {name} has no terms")
-    return TermGroup.of(terms)  # longest first, so that "kim jong un" wins over "kim"
+    return group  # longest first, so that "kim jong un" wins over "kim"
 
 
 def _check_expr(node: Any, groups: dict[str, Any], rule_id: str) -> None:
-    if not isinstance(node, dict) or len(node.keys() - {"words", "chars"}) != 1:
+    if not isinstance(node, dict) or len(node.keys() - {"words", "chars", "sentence"}) != 1:
         raise RuleError(f"rule {rule_id}: each expression needs exactly one of terms/any/all/not/near: {node!r}")
     if "terms" in node:
         if node["terms"] not in groups:
@@ -368,18 +540,20 @@ def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", rule_id):
         raise RuleError(f"{path or 'rule'}: id {rule_id!r} must be lowercase letters, digits, - or _")
     groups = {name: _compile_group(name, spec, rule_id) for name, spec in groups_spec.items()}
+    only_with = {name: spec["only_with"] for name, spec in groups_spec.items()
+                 if isinstance(spec, dict) and "only_with" in spec}
+    for name, required in only_with.items():
+        if required not in groups or required == name or required in only_with:
+            raise RuleError(f"rule {rule_id}: group {name}: only_with names another plain group, not {required!r}")
     _check_expr(expr, groups_spec, rule_id)
-    exclude_terms = data.get("exclude", {})
-    if isinstance(exclude_terms, dict):
-        exclude_terms = [t for lang in LANGUAGES for t in exclude_terms.get(lang, [])]
-    exclude_terms = [t for t in exclude_terms if fold_term(t)]
-    excludes = TermGroup.of(exclude_terms) if exclude_terms else None
+    excludes = compile_terms(data.get("exclude", []), f"rule {rule_id}: exclude") or None
     scope = tuple(data.get("scope", ["title", "body"]))
     if not set(scope) <= {"title", "body"}:
         raise RuleError(f"rule {rule_id}: scope may only name title and body")
+    people = People.of(data.get("people"), rule_id)
     version = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
     return Rule(rule_id, data.get("description", ""), data.get("severity", "normal"), scope, version,
-                groups, excludes, expr, path)
+                groups, excludes, expr, path, people, only_with)
 
 
 def load_rule_file(path: Path) -> Rule:

@@ -1,22 +1,31 @@
 """Relevance: is an article about Japan–North Korea relations?
 
-The definition is data (``topic.toml``); this module compiles it and returns
-a verdict with its reason, e.g. ``core: 日朝×3; dprk: 北朝鮮×5; japan: 政府×2``.
+The definition is data (``topic.toml``), read by the rule engine's matcher
+(``engine.py``): one folding, one way of finding terms, for relevance and for
+rules alike. A verdict comes with its reason, e.g.
+``on-topic (core term) — core: 日朝×3; dprk: 北朝鮮×5; japan: 政府×2``.
+
+Mentions are counted once each: at one place of the text the longest term
+wins ("일본인" is one mention, not 일본 and 일본인), and spellings that fold
+to one form ("Kim Jong-un", "Kim Jong Un") are one term. Datelines are blanked
+first (``engine.prepare``), so "Pyongyang, June 14 (KCNA)" counts for nothing.
+
+An article that an alert rule fires on is relevant too: a summit with North
+Korea's leader or the abductees are the beat even when Japan is not named.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from newswatch.textnorm import normalize
+from monitors.engine import Rule, RuleError, TermGroup, compile_terms, fold_text, load_rules, prepare
 
 TOPIC_FILE = Path(__file__).with_name("topic.toml")
-_LATIN = re.compile(r"^[\x00-\x7f–-]+$")
+GROUPS = ("core", "dprk", "japan")
 
 
 @dataclass(frozen=True)
@@ -26,40 +35,20 @@ class Verdict:
     counts: dict[str, Counter]
 
 
-def _pattern(term: str) -> tuple[str, str, str | None]:
-    """(label, regular expression, literal that every match contains) for one term of topic.toml."""
-    label, sep, regex = term.partition("=re:")
-    if sep:
-        return label, regex, None
-    norm = normalize(term)
-    escaped = re.escape(norm)
-    if _LATIN.match(norm):
-        return term, rf"(?<![\w]){escaped}(?![\w])", norm
-    return term, escaped, norm
-
-
 @dataclass(frozen=True)
 class Topic:
-    groups: dict[str, list[tuple[str, re.Pattern[str], str | None]]]
+    groups: dict[str, TermGroup]
     min_dprk: int
     min_japan: int
+    rules: tuple[Rule, ...] = ()
 
     def count(self, text: str) -> dict[str, Counter]:
-        norm = normalize(text)
-        out: dict[str, Counter] = {}
-        for group, terms in self.groups.items():
-            c: Counter = Counter()
-            for label, pattern, literal in terms:
-                if literal is not None and literal not in norm:
-                    continue  # a substring test is far cheaper than a regex scan
-                n = len(pattern.findall(norm))
-                if n:
-                    c[label] += n
-            out[group] = c
-        return out
+        """Distinct mentions of each group's terms in *text*, by term."""
+        folded = fold_text(prepare(text))
+        return {g: Counter(term.label for _, _, term in group.matches(folded)) for g, group in self.groups.items()}
 
     def judge(self, title: str | None, text: str | None) -> Verdict:
-        counts = self.count(f"{title or ''}\n{title or ''}\n{text or ''}")
+        counts = self.count(f"{title or ''}\n{title or ''}\n{text or ''}")  # the title counts double
         total = {g: sum(c.values()) for g, c in counts.items()}
         parts = [
             f"{g}: " + ", ".join(f"{t}×{n}" for t, n in c.most_common(4))
@@ -70,14 +59,25 @@ class Topic:
             return Verdict(True, f"on-topic (core term) — {detail}", counts)
         if total["dprk"] >= self.min_dprk and total["japan"] >= self.min_japan:
             return Verdict(True, f"on-topic (North Korea and Japan) — {detail}", counts)
+        for rule in self.rules:
+            match = rule.match(title, text)
+            if match is not None:
+                return Verdict(True, f"on-topic (rule {rule.id}: {', '.join(match.matched[:4])}) — {detail}", counts)
         return Verdict(False, f"off-topic — {detail}", counts)
 
 
+def parse_topic(data: dict, rules: tuple[Rule, ...] = ()) -> Topic:
+    groups = {g: compile_terms(data.get(g, {}), f"topic: {g}") for g in GROUPS}
+    for g, group in groups.items():
+        if not group:
+            raise RuleError(f"topic: group {g} has no terms")
+    return Topic(groups, int(data.get("min_dprk", 2)), int(data.get("min_japan", 2)), rules)
+
+
 @lru_cache(maxsize=4)
-def load_topic(path: Path = TOPIC_FILE) -> Topic:
-    data = tomllib.loads(path.read_text("utf-8"))
-    groups: dict[str, list[tuple[str, re.Pattern[str], str | None]]] = {}
-    for group in ("core", "dprk", "japan"):
-        terms = [t for lang in ("en", "ja", "ko") for t in data.get(group, {}).get(lang, [])]
-        groups[group] = [(label, re.compile(rx), literal) for label, rx, literal in map(_pattern, terms)]
-    return Topic(groups, int(data.get("min_dprk", 2)), int(data.get("min_japan", 2)))
+def load_topic(path: Path = TOPIC_FILE, with_rules: bool = True) -> Topic:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{path}: {exc}") from None
+    return parse_topic(data, load_rules() if with_rules else ())
