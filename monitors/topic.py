@@ -26,6 +26,7 @@ from monitors.engine import Rule, RuleError, TermGroup, compile_terms, fold_text
 
 TOPIC_FILE = Path(__file__).with_name("topic.toml")
 GROUPS = ("core", "dprk", "japan")
+OPTIONAL_GROUPS = ("offbeat",)
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,15 @@ class Topic:
     groups: dict[str, TermGroup]
     min_dprk: int
     min_japan: int
+    max_offbeat: int | None = None
     rules: tuple[Rule, ...] = ()
+    excludes: TermGroup | None = None
 
     def count(self, text: str) -> dict[str, Counter]:
         """Distinct mentions of each group's terms in *text*, by term."""
         folded = fold_text(prepare(text))
+        if self.excludes is not None:
+            folded = self.excludes.blank(folded)
         return {g: Counter(term.label for _, _, term in group.matches(folded)) for g, group in self.groups.items()}
 
     def judge(self, title: str | None, text: str | None) -> Verdict:
@@ -57,7 +62,8 @@ class Topic:
         detail = "; ".join(parts) or "no Japan or North Korea terms"
         if total["core"]:
             return Verdict(True, f"on-topic (core term) — {detail}", counts)
-        if total["dprk"] >= self.min_dprk and total["japan"] >= self.min_japan:
+        offbeat = self.max_offbeat is not None and total.get("offbeat", 0) > self.max_offbeat
+        if total["dprk"] >= self.min_dprk and total["japan"] >= self.min_japan and not offbeat:
             return Verdict(True, f"on-topic (North Korea and Japan) — {detail}", counts)
         for rule in self.rules:
             match = rule.match(title, text)
@@ -71,7 +77,10 @@ def parse_topic(data: dict, rules: tuple[Rule, ...] = ()) -> Topic:
     for g, group in groups.items():
         if not group:
             raise RuleError(f"topic: group {g} has no terms")
-    return Topic(groups, int(data.get("min_dprk", 2)), int(data.get("min_japan", 2)), rules)
+    groups.update({g: compile_terms(data[g], f"topic: {g}") for g in OPTIONAL_GROUPS if g in data})
+    max_offbeat = int(data["max_offbeat"]) if "offbeat" in groups and "max_offbeat" in data else None
+    excludes = compile_terms(data.get("exclude", []), "topic: exclude") or None
+    return Topic(groups, int(data.get("min_dprk", 2)), int(data.get("min_japan", 2)), max_offbeat, rules, excludes)
 
 
 @lru_cache(maxsize=4)

@@ -272,6 +272,46 @@ def print_table(columns: list[str], rows: list[tuple], out=sys.stdout) -> None:
         print("  ".join(_pad(v, w) for v, w in zip(r, widths)).rstrip(), file=out)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from monitors.engine import load_rules
+    from monitors.evaluate import EvalInputError, checks_of, disagreements, format_report, read_jsonl, run, score
+    from monitors.topic import load_topic
+
+    rules = load_rules()
+    checks = checks_of(rules)
+    try:
+        items = read_jsonl(Path(args.file), checks)
+    except EvalInputError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    outcomes = run(items, load_topic(), rules)
+    labelled = any(o.item.labels for o in outcomes)
+    if not labelled or args.all:
+        print(f"What fires on {len(outcomes)} texts:")
+        for o in outcomes:
+            fired = [c for c in checks if o.predicted[c]]
+            print(f"- {o.item.id} [{o.item.language}] {o.item.title[:70] or o.item.body[:70]}: "
+                  + (", ".join(fired) if fired else "nothing"))
+            for check in fired[1:] if fired and fired[0] == "relevant" else fired:
+                print(f"    {check}: {o.why[check]}")
+        if not labelled:
+            print("(no labels in the file: add \"relevant\", " + ", ".join(f'"{r.id}"' for r in rules)
+                  + " as true or false to score them)")
+            return 0
+    report = score(outcomes, checks)
+    print(f"{len(outcomes)} labelled texts")
+    print(format_report(report))
+    wrong = disagreements(outcomes, checks)
+    print(f"\n{len(wrong)} disagreements" + (":" if wrong else ""))
+    for o, check, kind in wrong:
+        print(f"- {o.item.id} [{o.item.language}] {check} {kind}: {o.item.title[:80] or o.item.body[:80]}")
+        if o.why[check] and (check != "relevant" or o.predicted[check]):
+            print(f"    matched: {o.why[check]}")
+        elif check == "relevant":
+            print(f"    {o.why[check]}")
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     import csv
     import json
@@ -431,6 +471,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long to wait for a writing cycle to let go of the file (default 120)")
     common(query, feeds=False)
     query.set_defaults(func=cmd_query)
+
+    ev = sub.add_parser("eval", help="score relevance and the alert rules on labelled texts (JSONL)",
+                        description="Run relevance and every alert rule over texts in a JSON Lines file, one "
+                                    'object a line: {"title": …, "body": …, "language": "en|ja|ko" (optional), '
+                                    '"relevant": true|false, "summit": true|false, "abductees": true|false} '
+                                    "(labels optional). With labels it prints precision, recall and F1 per "
+                                    "check and language, and every disagreement with the terms that fired; "
+                                    "without labels it lists what fires. Nothing is written.")
+    ev.add_argument("file", help="the JSON Lines file, e.g. bench/corpus/corpus.jsonl")
+    ev.add_argument("--all", action="store_true", help="also list what fires on every text")
+    ev.set_defaults(func=cmd_eval)
 
     rules = sub.add_parser("rules", help="list the alert rules, or replay them over the archive",
                            description="Work with the alert rules in monitors/rules/.")
