@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import os
 import re
 import subprocess
 import sys
@@ -132,7 +133,7 @@ def read_with(tree: Path, urls: list[str], work: Path, label: str) -> dict[str, 
     urls_file, out_file = work / f"{label}-urls.json", work / f"{label}-out.json"
     urls_file.write_text(json.dumps(urls))
     done = subprocess.run([sys.executable, str(READER), str(urls_file), str(out_file)],
-                          env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+                          env={**os.environ, "PYTHONPATH": str(tree)},
                           capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise SystemExit(f"the {label} reader failed:\n{done.stderr[-3000:]}")
