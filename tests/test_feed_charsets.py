@@ -106,6 +106,15 @@ def test_feedparser_complaining_about_a_charset_it_read_right_is_not_an_error() 
     assert parsed.entries[0].title == JA_TITLE and not parsed.bozo and note is None
 
 
+def test_a_feed_feedparser_would_misread_after_its_own_charset_override_is_read_again() -> None:
+    # 髙 is CP932, outside strict Shift_JIS: feedparser gives up on the declaration and falls back to
+    # windows-1252 (mojibake, with a CharacterEncodingOverride); the declared charset's superset fits.
+    title = "髙市首相、日朝首脳会談に意欲"
+    body = feed(title, declaration="shift_jis").encode("cp932")
+    parsed, note = parse_feed(body, "application/rss+xml")
+    assert parsed.entries[0].title == title and not parsed.bozo and note is None
+
+
 # -- feeds served over HTTP -------------------------------------------------------------------
 
 
