@@ -1,5 +1,8 @@
 """Feed polling: conditional GET, a body hash, feedparser, and backoff.
 
+The charset of a feed is settled by ``newswatch.charset``, as for pages; when
+feedparser would read the bytes otherwise, it is handed the text as UTF-8.
+
 ``poll_feed`` turns one feed's stored state and one HTTP exchange into the
 feed's new state and the entries it lists. Nothing here touches the
 warehouse; the caller stores the results in one transaction.
