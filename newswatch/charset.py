@@ -49,6 +49,7 @@ _SUPERSETS = {
     "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
     "big5": "cp950",
 }
+_WHERE = {"http": "HTTP header", "xml": "XML declaration", "meta": "meta charset"}
 # How encodings are named in notes: the names publishers and browsers use.
 _DISPLAY = {
     "utf_8": "UTF-8", "shift_jis": "Shift_JIS", "cp932": "Shift_JIS", "euc_jp": "EUC-JP",
@@ -99,21 +100,19 @@ class Decoded:
         declaration against it); otherwise what was declared and what was used instead."""
         names = [display_name(c) for _, c in self.declared]
         used = display_name(self.encoding)
+        said = f"bytes are not the declared {', '.join(names)}" if names else "charset not declared"
         if self.source == "fallback":
-            said = f"declared {', '.join(names)}, which does not fit the bytes" if names else "charset not declared"
-            return f"{said}; no charset detected, read as UTF-8 with replacement characters"
+            return f"{said}; none detected, read as UTF-8 with replacements"
         if self.source == "detected":
-            if not names:
-                return f"charset not declared; detected {used}"
-            return f"declared {', '.join(names)}, which does not fit the bytes; detected {used}"
+            return f"{said}; detected {used}"
         if self.source == "utf-8":
             # UTF-8 read against a declaration that says otherwise (ASCII-only text agrees with any).
             against = [n for n in names if n not in ("UTF-8", "US-ASCII")]
             if against and not self.text.isascii():
                 return f"declared {', '.join(against)}, but the bytes are UTF-8"
             return None
-        if self.source in ("http", "xml", "meta") and self.declared and self.declared[0][0] != self.source:
-            return f"declared {names[0]}, which does not fit the bytes; read as {used} ({self.source} declaration)"
+        if self.source in _WHERE and self.declared and self.declared[0][0] != self.source:
+            return f"bytes are not the declared {names[0]}; read as {used} ({_WHERE[self.source]})"
         return None
 
 

@@ -67,7 +67,7 @@ def test_a_declaration_that_does_not_fit_gives_way_to_the_next_and_is_noted() ->
     body = feed(JA_TITLE, declaration="shift_jis").encode("shift_jis")
     got = decode(body, "application/rss+xml; charset=utf-8", markup="xml")
     assert got.source == "xml" and JA_TITLE in got.text
-    assert got.note == "declared UTF-8, which does not fit the bytes; read as Shift_JIS (xml declaration)"
+    assert got.note == "bytes are not the declared UTF-8; read as Shift_JIS (XML declaration)"
 
 
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.declaration is None and c.encoding != "utf-8"

@@ -1,6 +1,6 @@
 -- How a feed's charset was settled, when it was not simply as declared:
--- "charset not declared; detected Shift_JIS", "declared EUC-JP, which does
--- not fit the bytes; detected Shift_JIS", "declared ISO-8859-1, but the bytes
+-- "charset not declared; detected Shift_JIS", "bytes are not the declared
+-- EUC-JP; detected Shift_JIS", "declared ISO-8859-1, but the bytes
 -- are UTF-8". NULL when the feed was read as it declares (or is plain UTF-8).
 
 ALTER TABLE feed ADD COLUMN charset_note TEXT;
