@@ -148,7 +148,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     db = settings.db_path(args.db)
     try:
         result = read_query(db, """SELECT status, title, url, last_status, last_new_item_at, consecutive_failures,
-                                          next_poll_at, last_error FROM feed_health
+                                          next_poll_at, last_error, charset_note FROM feed_health
                                    ORDER BY status = 'ok', status, title""")
     except FileNotFoundError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
@@ -156,10 +156,11 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     now = datetime.now(timezone.utc)
     table = [
         (status, title or redact(url), http or "-", _ago(last_new, now), failures,
-         "now" if next_poll is None or next_poll <= now else _ago(next_poll, now), redact(error) or "")
-        for status, title, url, http, last_new, failures, next_poll, error in result.rows
+         "now" if next_poll is None or next_poll <= now else _ago(next_poll, now), redact(error) or "",
+         charset_note or "")
+        for status, title, url, http, last_new, failures, next_poll, error, charset_note in result.rows
     ]
-    print_table(["status", "feed", "http", "last new item", "failures", "next poll", "last error"], table)
+    print_table(["status", "feed", "http", "last new item", "failures", "next poll", "last error", "charset"], table)
     counts: dict[str, int] = {}
     for row in table:
         counts[row[0]] = counts.get(row[0], 0) + 1
@@ -444,7 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_cmd = sub.add_parser("feeds", help="list each feed's health and next poll",
                                description="List every polled feed: ok, failing, silent (much quieter than its "
                                            "usual rhythm) or new; its last HTTP status, last new item, consecutive "
-                                           "failures, next poll and last error.")
+                                           "failures, next poll and last error, and how its charset was settled when "
+                                           "it was not as declared (\"charset not declared; detected Shift_JIS\").")
     common(feeds_cmd, feeds=False)
     feeds_cmd.set_defaults(func=cmd_feeds)
 

@@ -1,7 +1,6 @@
 """Main-text extraction with trafilatura, with a fallback to the feed's text.
 
-``decode_html`` trusts the bytes first (valid UTF-8 is UTF-8 whatever the
-header says), then the declared charsets, then detection.
+Pages are decoded before they get here, by ``newswatch.charset``.
 """
 
 from __future__ import annotations
@@ -16,40 +15,7 @@ from newswatch.textnorm import detect_language, substantial
 log = logging.getLogger(__name__)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", re.I)
 _LANG_ATTR = re.compile(rb"""<html[^>]*\blang\s*=\s*["']?([A-Za-z]{2})""", re.I)
-
-
-def _try(body: bytes, encoding: str | None) -> str | None:
-    if not encoding:
-        return None
-    try:
-        return body.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        return None
-
-
-def decode_html(body: bytes, content_type_header: str = "") -> tuple[str, str]:
-    """Return (text, encoding used)."""
-    text = _try(body, "utf-8")
-    if text is not None:
-        return text, "utf-8"
-    head = body[:4096]
-    declared = [m.group(1) for m in [_HEADER_CHARSET.search(content_type_header)] if m]
-    declared += [m.group(1).decode("ascii", "replace") for m in [_META_CHARSET.search(head)] if m]
-    for enc in declared:
-        # Shift_JIS pages routinely use CP932 extensions.
-        enc = {"shift_jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "euc-kr": "cp949"}.get(enc.lower(), enc)
-        text = _try(body, enc)
-        if text is not None:
-            return text, enc
-    import charset_normalizer  # imported on first use: a cycle with nothing new never needs it
-
-    best = charset_normalizer.from_bytes(body).best()
-    if best is not None:
-        return str(best), best.encoding
-    return body.decode("utf-8", "replace"), "utf-8 (with replacements)"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Feed polling: conditional GET, a body hash, feedparser, and backoff.
 
+The charset of a feed is settled by ``newswatch.charset``, as for pages; when
+feedparser would read the bytes otherwise, it is handed the text as UTF-8.
+
 ``poll_feed`` turns one feed's stored state and one HTTP exchange into the
 feed's new state and the entries it lists. Nothing here touches the
 warehouse; the caller stores the results in one transaction.
@@ -18,6 +21,7 @@ from typing import Any
 
 import feedparser
 
+from newswatch import charset
 from newswatch.fetch import Fetcher
 from newswatch.opml import FeedSource
 from newswatch.urls import canonical_url, redact
@@ -33,6 +37,8 @@ MAX_ENTRIES_PER_FEED = 2000
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
 _TAG = re.compile(r"<[^>]+>")
+# feedparser's complaints about the charset: settled by newswatch.charset instead, and noted.
+_CHARSET_BOZO = (feedparser.CharacterEncodingOverride, feedparser.CharacterEncodingUnknown)
 
 
 @dataclass
@@ -42,6 +48,31 @@ class PollResult:
     entries: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "ok"  # ok | unchanged | failed
     warning: str | None = None
+
+
+def parse_feed(body: bytes, content_type: str, location: str | None = None) -> tuple[Any, str | None]:
+    """feedparser's reading of a feed, in the charset ``newswatch.charset`` settles on.
+
+    A feed whose bytes feedparser reads as its declarations say, and the same
+    as we do, is parsed as it is. Otherwise (no declaration and not UTF-8, a
+    declaration that does not fit the bytes, UTF-8 declared as something else)
+    feedparser is handed our text as UTF-8, declared as such. Returns the
+    parsed feed and a note when the charset was not simply the declared one
+    ("charset not declared; detected Shift_JIS"), else None.
+    """
+    decoded = charset.decode(body, content_type, markup="xml")
+    headers = {"content-type": content_type}
+    if location:
+        headers["content-location"] = location
+    if not decoded.detected:
+        parsed = feedparser.parse(body, response_headers=headers)
+        if charset.reading(body, parsed.get("encoding")) == decoded.text:
+            if isinstance(parsed.get("bozo_exception"), _CHARSET_BOZO):
+                parsed["bozo"], parsed["bozo_exception"] = False, None
+            return parsed, decoded.note
+    utf8_headers = {**headers, "content-type": charset.with_charset(content_type, "utf-8")}
+    parsed = feedparser.parse(charset.as_utf8_xml(decoded.text), response_headers=utf8_headers)
+    return parsed, decoded.note
 
 
 def html_to_text(value: str | None) -> str:
@@ -176,6 +207,7 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         "item_interval_s": state.get("item_interval_s"),
         "min_interval_s": state.get("min_interval_s"),
         "polls": (state.get("polls") or 0) + 1,
+        "charset_note": state.get("charset_note"),  # kept until the feed is read again
     }
     headers = {"Accept": FEED_ACCEPT}
     if state.get("etag"):
@@ -219,13 +251,7 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
     if not body.strip():
         return failed("empty response body")
 
-    parsed = feedparser.parse(
-        body,
-        response_headers={
-            "content-type": result.headers.get("content-type", "application/xml"),
-            "content-location": result.final_url,
-        },
-    )
+    parsed, charset_note = parse_feed(body, result.headers.get("content-type", "application/xml"), result.final_url)
     if not parsed.entries and (parsed.bozo or not parsed.version):
         if not parsed.version and result.content_type in ("text/html", "application/xhtml+xml"):
             return failed(f"not a feed: {result.content_type} page at {result.final_url}")
@@ -239,6 +265,8 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
     warning = "; ".join(notes) or None
     if warning:
         log.info("Feed %s: %s", redact(source.url), warning)
+    if charset_note:
+        log.info("Feed %s: %s", redact(source.url), charset_note)
     title = html_to_text(parsed.feed.get("title")) or None
     entries = entry_rows(parsed, source.url, now)
     new_state.update(
@@ -249,5 +277,6 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         item_interval_s=item_interval([e["published_at"] for e in entries if e["published_at"]])
         or new_state["item_interval_s"],
         min_interval_s=server_min_interval(parsed, result.headers),
+        charset_note=charset_note,
     )
     return PollResult(source.url, new_state, entries=entries, warning=warning)

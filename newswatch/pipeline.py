@@ -29,8 +29,9 @@ import numpy as np
 
 from monitors.topic import Verdict, load_topic
 from newswatch.alerts import AlertReport, alert_stage
+from newswatch.charset import decode_html
 from newswatch.dedup import Fingerprint, fingerprint, same_story
-from newswatch.extract import HTML_TYPES, Extracted, choose_text, decode_html, extract_page
+from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
 from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from monitors.topic import load_topic
+from newswatch.charset import decode_html
 from newswatch.demo.build import ARTICLES_DIR, DECOY_TEASERS, OUTLETS, SITE_DIR, build, read_article
-from newswatch.extract import decode_html, extract_page
+from newswatch.extract import extract_page
 from newswatch.seeds import load_seeds
 
 INDEX = json.loads((SITE_DIR / "index.json").read_text("utf-8"))

@@ -202,7 +202,7 @@ class Warehouse:
         feed_rows, entries = list(feed_rows), list(entries)
         columns = ("url", "title", "etag", "last_modified", "body_hash", "last_polled_at", "last_success_at",
                    "last_new_item_at", "last_status", "consecutive_failures", "last_error", "next_poll_at",
-                   "item_interval_s", "min_interval_s", "polls")
+                   "item_interval_s", "min_interval_s", "polls", "charset_note")
         with self.transaction():
             self.bulk_insert("feed", [{c: row[c] for c in columns} for row in feed_rows],
                              conflict="(url) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[1:]))
