@@ -6,12 +6,14 @@ header says), then the declared charsets, then detection.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from newswatch.textcheck import check_text
+from newswatch.textcheck import TextCheck, check_text
 from newswatch.textnorm import detect_language, substantial
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,33 @@ def _candidate(html: str, url: str, method: str, fast: bool) -> str | None:
     return (text or "").strip() or None
 
 
+def keep_best(candidates: Iterable[tuple[str, str | None]], headline: str | None,
+              summary: str | None) -> tuple[str, str, str | None]:
+    """(method, text, reason for a fallback) from (method, text) candidates in order of preference.
+
+    The first candidate is kept when it passes ``check_text``; otherwise the next
+    ones are drawn (lazily: a generator runs extractors only when needed) until
+    one passes. When none does, the best by the check's score is kept, the
+    earliest on a tie, and the reason says so.
+    """
+    best: tuple[TextCheck, str, str] | None = None
+    first_reason = None
+    for method, text in candidates:
+        text = (text or "").strip()
+        verdict = check_text(text, headline, summary)
+        if best is None:
+            first_reason = verdict.reason
+            if verdict.ok:
+                return method, text, None
+        if verdict.ok:
+            return method, text, first_reason
+        if best is None or verdict.score > best[0].score:
+            best = (verdict, method, text)
+    if best is None:
+        return PRIMARY, "", None
+    return best[1], best[2], f"{first_reason}; no candidate passed"
+
+
 def extract_page(html: str, url: str, *, headline: str | None = None, summary: str | None = None,
                  fast: bool = False, fallbacks: tuple[str, ...] = FALLBACKS) -> Extracted:
     """The main text and metadata of one page, checked against its headline and the feed's summary.
@@ -127,21 +156,11 @@ def extract_page(html: str, url: str, *, headline: str | None = None, summary: s
             **_OPTIONS[PRIMARY],
         )
         headline = headline or (doc.title if doc is not None else None)
-        text = (doc.text if doc is not None else None) or ""
-        first = check_text(text, headline, summary)
-        method, reason = PRIMARY, None
-        if not first.ok:
-            best, best_text, best_method = first, text, PRIMARY
-            for other in fallbacks:
-                candidate = _candidate(html, url, other, fast) or ""
-                verdict = check_text(candidate, headline, summary)
-                if verdict.ok or verdict.score > best.score:
-                    best, best_text, best_method = verdict, candidate, other
-                if verdict.ok:
-                    break
-            text, method = best_text, best_method
-            reason = first.reason if best.ok else f"{first.reason}; no candidate passed"
-            log.debug("%s: %s text failed the check (%s); kept %s", url, PRIMARY, first.reason, method)
+        first = (doc.text if doc is not None else None) or ""
+        others = ((m, _candidate(html, url, m, fast)) for m in fallbacks)  # run only when needed
+        method, text, reason = keep_best(itertools.chain([(PRIMARY, first)], others), headline, summary)
+        if reason:
+            log.debug("%s: %s text failed the check (%s); kept %s", url, PRIMARY, reason, method)
     except (ValueError, TypeError, RecursionError) as exc:  # lxml chokes on some markup
         return Extracted(None, None, None, None, None, None, None, error=f"extraction failed: {exc}")
     text = text.strip() or None

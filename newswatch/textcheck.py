@@ -85,7 +85,7 @@ def _headline_like(line: str) -> bool:
 @dataclass(frozen=True)
 class TextCheck:
     ok: bool
-    reason: str | None  # why it fails: empty, teaser list, unrelated to the headline
+    reason: str | None  # why it fails: no text, teaser list, unrelated to the headline
     related: float | None  # the better of headline and summary coverage (None: nothing to relate to)
     headline_lines: float  # share of lines that read like headlines
     lines: int
@@ -108,7 +108,7 @@ def check_text(text: str | None, headline: str | None = None, summary: str | Non
     """
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     if not lines:
-        return TextCheck(False, "empty", None, 0.0, 0)
+        return TextCheck(False, "no text", None, 0.0, 0)
     share = sum(map(_headline_like, lines)) / len(lines)
     keys = key_tokens(text or "")
     found = [c for c in (coverage(headline, keys), coverage(summary, keys)) if c is not None]
