@@ -10,7 +10,7 @@ not chrome) and recall (against the body), the share
 of pages whose body was lost (recall below one half), the share where a
 fallback extractor was kept, and milliseconds of CPU per page.
 
-Texts: the labelled corpus's {en,ja,ko}.toml ([[article]] tables with title,
+Texts: the labelled corpus's {en,ja,ko}*.toml ([[article]] tables with title,
 summary and body, paragraphs separated by blank lines) when present, else the
 texts of tests/rules/labelled.toml (first sentence as title, no summary).
 The extractor is given the title as the headline and the summary as the
@@ -76,7 +76,7 @@ def load_texts(corpus: Path | None = None) -> dict[str, list[LabelledText]]:
     texts: dict[str, list[LabelledText]] = {}
     if corpus.is_dir():
         for path in sorted(corpus.glob("*.toml")):
-            lang = path.stem
+            lang = path.stem.split("-")[0]  # en.toml, en-heldout.toml, … are all English
             for a in tomllib.loads(path.read_text(encoding="utf-8")).get("article", []):
                 paragraphs = tuple(p.strip() for p in re.split(r"\n\s*\n", a["body"]) if p.strip())
                 if paragraphs:
