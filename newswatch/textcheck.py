@@ -101,9 +101,9 @@ def check_text(text: str | None, headline: str | None = None, summary: str | Non
     """Whether *text* reads as the article that *headline* and the feed's *summary* announce.
 
     Fails as "teaser list" when the text is list-shaped (at least four lines, 40%
-    of them short and without a sentence's end) and not clearly about the
-    headline; as "unrelated to the headline" when neither the headline's nor the
-    summary's key tokens are found in it (a third or more of either passes).
+    of them list items or short and without a sentence's end) and less than
+    twice ``MIN_RELATED`` of the headline's or summary's key tokens are in it;
+    as "unrelated to the headline" when less than ``MIN_RELATED`` (a fifth) are.
     With neither headline nor summary, only the shape is checked.
     """
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
