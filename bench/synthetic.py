@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
-import json
 import random
 import re
 import threading
@@ -25,6 +24,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from bench.pages import Teaser, heavy_page
 from newswatch.demo.build import ARTICLES_DIR, read_article
 from newswatch.opml import FeedSource
 from newswatch.seeds import load_seeds
@@ -117,97 +117,15 @@ class SyntheticWeb:
     def page(self, a: Article) -> bytes:
         """A news page as publishers serve them: the article is a small part of the markup.
 
-        Most of the weight is chrome built the way real sites build it: a mega
-        menu, share bars, figure markup with responsive images, cards of related
-        stories with nested wrappers and data attributes, ad slots, comments,
-        footer link columns, inline styles, JSON-LD and configuration scripts.
+        The chrome (bench/pages.py's ``heavy_page``, in English) shows the host's
+        other stories in its rails, cards and inline state, and brings the page to
+        a weight of 30–200 KB.
         """
-        rng = random.Random(self.seed * 7_919 + a.number)
-        target = rng.randint(30_000, 200_000)
-        others = self.by_host.get(a.host, []) or [a]
-        site = f"Synthetic Host {a.host}"
-        e = html.escape
-        nav = "".join(
-            f'<li class="menu__item menu__item--{k}"><a class="menu__link" href="/section/{k}" data-track="nav-{k}">'
-            f'Section {k}</a><div class="menu__panel"><ul>'
-            + "".join(f'<li><a href="/section/{k}/{j}">Topic {k}.{j}</a></li>' for j in range(rng.randint(3, 8)))
-            + "</ul></div></li>" for k in range(rng.randint(8, 16)))
-        share = "".join(f'<button class="share share--{n}" aria-label="Share on {n}" data-share="{n}">'
-                        f'<svg viewBox="0 0 24 24" width="20" height="20"><path d="M{k} 2l{k + 3} 7-{k + 1} 9z"/></svg></button>'
-                        for k, n in enumerate(["x", "facebook", "line", "mail", "print", "copy"]))
-        body = []
-        for k, p in enumerate(a.paragraphs):
-            body.append(f"<p>{e(p)}</p>")
-            if k == 1:
-                body.append(f'<figure class="figure"><picture><source type="image/webp" srcset="/img/{a.number}-640.webp 640w, '
-                            f'/img/{a.number}-1280.webp 1280w"><img src="/img/{a.number}-640.jpg" alt="" loading="lazy" '
-                            f'width="640" height="360"></picture><figcaption>{e(a.title[:60])} (file photo)</figcaption></figure>')
-            if k == 3:
-                o = rng.choice(others)
-                body.append(f'<aside class="inline-related"><span>Related</span><a href="/news/{o.number}.html">{e(o.title)}</a></aside>')
-
-        def card(o: Article, k: int) -> str:
-            return (f'<div class="card card--{k % 3}" data-id="{o.number}" data-position="{k}"><a class="card__link" '
-                    f'href="/news/{o.number}.html"><div class="card__media"><picture><source type="image/webp" '
-                    f'srcset="/img/{o.number}-320.webp 320w, /img/{o.number}-640.webp 640w"><img src="/img/{o.number}-320.jpg" '
-                    f'alt="" loading="lazy" width="320" height="180"></picture></div><div class="card__body">'
-                    f'<span class="card__kicker">{e(site)}</span><h4 class="card__title">{e(o.title)}</h4>'
-                    f'<p class="card__teaser">{e(o.paragraphs[0][:90])}</p><time datetime="{o.published.isoformat()}">'
-                    f'{o.published:%d %b %Y}</time></div></a></div>')
-
-        teasers = "".join(f'<li><a href="/news/{o.number}.html">{e(o.title)}</a></li>'
-                          for o in rng.sample(others, min(8, len(others))))
-        comments = "".join(f'<div class="comment" id="c{k}"><div class="comment__meta"><b>reader{k}</b>'
-                           f'<time>{k} hours ago</time></div><p>{e(rng.choice(corpus()[("en", "off")]))}</p>'
-                           f'<div class="comment__actions"><button>Reply</button><button>Like</button></div></div>'
-                           for k in range(rng.randint(3, 15)))
-        footer = "".join(f'<div class="footer__col"><h5>Column {c}</h5><ul>'
-                         + "".join(f'<li><a href="/info/{c}/{j}">Link {c}.{j}</a></li>' for j in range(8))
-                         + "</ul></div>" for c in range(4))
-        style = "".join(f".c{k}{{margin:{k % 7}px;padding:{k % 5}px;color:#{k * 2654435761 % 0xFFFFFF:06x}}}"
-                        for k in range(rng.randint(40, 120)))
-        ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
-                         "datePublished": a.published.isoformat(), "publisher": {"@type": "Organization", "name": site}},
-                        ensure_ascii=False)
-        head = (f'<!DOCTYPE html><html lang="{a.lang}"><head><meta charset="utf-8"><title>{e(a.title)}</title>'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<meta property="og:site_name" content="{e(site)}"><meta property="og:title" content="{e(a.title)}">'
-                f'<meta property="article:published_time" content="{a.published.isoformat()}">'
-                f'<link rel="canonical" href="/news/{a.number}.html"><style>{style}</style>'
-                f'<script type="application/ld+json">{ld}</script></head><body class="article-page">'
-                f'<header class="masthead"><div class="masthead__brand"><a href="/">{e(site)}</a></div>'
-                f'<nav class="menu"><ul>{nav}</ul></nav></header><div class="ad ad--leaderboard" data-slot="top"></div>'
-                f'<main class="layout"><article class="story"><h1>{e(a.title)}</h1><div class="share-bar">{share}</div>'
-                f'<div class="story__body">{"".join(body)}</div><div class="share-bar">{share}</div></article>'
-                f'<aside class="rail"><h3>Most read</h3><ol>{teasers}</ol><div class="ad ad--rail" data-slot="rail"></div></aside>')
-        tail = (f'<section class="comments"><h3>Comments</h3>{comments}</section></main>'
-                f'<footer class="site-footer">{footer}<p>© 2026 {e(site)}</p></footer>'
-                f'<script>window.dataLayer=window.dataLayer||[];dataLayer.push({{"page":"article","id":{a.number}}});</script>'
-                f'</body></html>')
-        # As on many real sites, much of the weight is the client-side state in a script.
-        state_items = []
-        state_size, j = 0, 0
-        while state_size < target * 0.7:
-            o = others[(a.number * 7 + j) % len(others)]
-            item = json.dumps({"id": o.number, "title": o.title, "url": f"/news/{o.number}.html",
-                               "teaser": o.paragraphs[0][:160], "published": o.published.isoformat(),
-                               "image": {"src": f"/img/{o.number}-640.jpg", "w": 640, "h": 360}}, ensure_ascii=False)
-            state_items.append(item)
-            state_size += len(item.encode())
-            j += 1
-        state = f'<script id="__STATE__" type="application/json">{{"related":[{",".join(state_items)}]}}</script>'
-        tail = tail.replace("</body>", state + "</body>")
-        cards, k = [], 0
-        size = len(head) + len(tail)
-        while size < target:  # related stories until the page has its weight
-            c = card(others[(a.number + k) % len(others)], k)
-            if k % 12 == 0:
-                c = f'</div><h3 class="rail__title">More from {e(site)}</h3><div class="grid">' + c
-            cards.append(c)
-            size += len(c)
-            k += 1
-        grid = '<section class="related"><div class="grid">' + "".join(cards) + "</div></section>"
-        return (head + grid + tail).encode()
+        teasers = [Teaser(o.title, o.paragraphs[0], f"/news/{o.number}.html", o.published)
+                   for o in self.by_host.get(a.host, []) or [a]]
+        return heavy_page(a.title, a.paragraphs, a.published, a.lang, seed=self.seed * 7_919 + a.number,
+                          chrome_language="en", teasers=teasers, site=f"Synthetic Host {a.host}",
+                          url=f"/news/{a.number}.html").encode()
 
     def feed(self, host: int, kind: str, base: str) -> bytes:
         """The host's main feeds split its articles (RSS: even, Atom: odd); each section

@@ -247,6 +247,41 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    import json
+
+    from newswatch.charset import decode_html
+    from newswatch.extract import extract_page
+
+    failed = 0
+    for name in args.pages:
+        path = Path(name)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            print(f"newswatch: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+            failed += 1
+            continue
+        html, _encoding = decode_html(body)
+        page = extract_page(html, path.resolve().as_uri(), headline=args.headline, summary=args.summary)
+        if page.error or not page.text:
+            print(f"newswatch: {name}: {page.error or 'no main text found'}", file=sys.stderr)
+            failed += 1
+        record = {"file": name, "title": page.title, "date": page.date.isoformat() if page.date else None,
+                  "language": page.language, "method": page.method, "fallback_reason": page.fallback_reason,
+                  "text": page.text, "error": page.error}
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        elif page.text:
+            print(f"== {name}")
+            for key in ("title", "date", "language", "method", "fallback_reason"):
+                print(f"{key.replace('_', ' ') + ':':<17}{record[key] if record[key] is not None else '-'}")
+            print()
+            print(page.text)
+            print()
+    return 1 if failed else 0
+
+
 def _format_cell(value: object, width: int = 60) -> str:
     text = "" if value is None else str(value)
     text = " ".join(text.split())
@@ -484,6 +519,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", help="the JSON Lines file, e.g. bench/corpus/corpus.jsonl")
     ev.add_argument("--all", action="store_true", help="also list what fires on every text")
     ev.set_defaults(func=cmd_eval)
+
+    ext = sub.add_parser("extract", help="show what the extractor keeps of saved pages",
+                         description="Extract the main text of saved HTML pages as a cycle would and print it "
+                                     "with the title, date, language, the method kept and, when the first "
+                                     "extractor's text failed the check (a teaser list, or unrelated to the "
+                                     "headline), why a fallback was taken. Nothing is written.")
+    ext.add_argument("pages", nargs="+", metavar="PAGE.html", help="saved pages (any charset)")
+    ext.add_argument("--headline", help="the feed entry's title to check the text against (default: the page's own)")
+    ext.add_argument("--summary", help="the feed entry's summary to check the text against")
+    ext.add_argument("--json", action="store_true",
+                     help="one JSON object per page (JSONL): file, title, date, language, method, "
+                          "fallback_reason, text, error")
+    ext.set_defaults(func=cmd_extract)
 
     rules = sub.add_parser("rules", help="list the alert rules, or replay them over the archive",
                            description="Work with the alert rules in monitors/rules/.")

@@ -221,7 +221,7 @@ def process_page(body: bytes, content_type_header: str, url: str, title: str | N
     network waits of the pages still being fetched.
     """
     html, _encoding = decode_html(body, content_type_header)
-    page = extract_page(html, url)
+    page = extract_page(html, url, headline=title, summary=feed_text)
     text, method = choose_text(page, feed_text)
     analysis = analyse(title or page.title, text) if text else None
     return page, text, method, analysis
@@ -264,7 +264,8 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
     else:
         update.update(page_title=page.title, page_author=page.author, page_date=page.date,
                       site_name=page.site_name, language=page.language)
-    usable = bool(text) and (method == "trafilatura" or len(text) >= MIN_FALLBACK_CHARS)
+    from_page = method is not None and method != "feed-content"
+    usable = bool(text) and (from_page or len(text) >= MIN_FALLBACK_CHARS)
     if page_error is None and method == "feed-content":
         page_error = ("page yielded too little text; used the feed's text" if usable
                       else "no article text on the page, and the feed's text is too short to use")
@@ -319,7 +320,7 @@ async def _fetch_all(entries: list[dict[str, Any]], settings: FetchSettings, max
                 report.pages_fetched += fetched
                 if update["status"] == "extracted":
                     report.extracted += 1
-                    report.fallbacks += update["method"] != "trafilatura"
+                    report.fallbacks += update["method"] == "feed-content"
                 elif update["status"] == "pending":
                     report.retry_later += 1
                 else:
