@@ -100,19 +100,28 @@ def fold_term(term: str) -> str:
 
 # Datelines and agency credits name places and agencies in every item ("Pyongyang,
 # June 14 (KCNA) --", "(평양 6월 14일발 조선중앙통신)", "【ソウル共同】"): they say
-# where a text was filed, not what it is about, so they are blanked before matching.
+# where a text was filed, not what it is about. The place and date are blanked
+# before matching; the agency's name is kept, once, as the text's source.
 DATELINE = re.compile(
     r"(?m)^[ \t]*[A-Z][A-Za-z.' -]{1,40},[ \t]+[A-Z][a-z]{2,9}\.?[ \t]+\d{1,2}(?:,[ \t]*\d{4})?[ \t]*"
-    r"\((?:KCNA|Yonhap|AP|AFP|Reuters|Kyodo|Jiji|Xinhua|UPI|NHK|Tass|TASS)\)[ \t]*(?:--|—|–|-)?"
-    r"|\((?:[가-힣]+[ \t]*)?\d{1,2}월[ \t]*\d{1,2}일발[ \t]*(?:조선중앙통신|로동신문|조선통신|통일신보)\)"
+    r"\((?P<agency>KCNA|Yonhap|AP|AFP|Reuters|Kyodo|Jiji|Xinhua|UPI|NHK|Tass|TASS)\)[ \t]*(?:--|—|–|-)?"
+    r"|\((?:[가-힣]+[ \t]*)?\d{1,2}월[ \t]*\d{1,2}일발[ \t]*(?P<agency_ko>조선중앙통신|로동신문|조선통신|통일신보)\)"
     r"|\([가-힣]+=(?:연합뉴스|뉴스1|뉴시스)\)(?:[ \t]*[가-힣]{2,4}[ \t]*(?:기자|특파원)[ \t]*=)?"
     r"|【[^】\n]{1,16}】|〔[^〕\n]{1,16}〕"
 )
 
 
+def _blank_dateline(m: re.Match[str]) -> str:
+    agency = m.group("agency") or m.group("agency_ko")
+    if not agency:
+        return " " * len(m.group())
+    start = m.start("agency" if m.group("agency") else "agency_ko") - m.start()
+    return " " * start + agency + " " * (len(m.group()) - start - len(agency))
+
+
 def strip_datelines(text: str) -> str:
-    """*text* with datelines and agency credits replaced by spaces (positions are kept)."""
-    return DATELINE.sub(lambda m: " " * len(m.group()), text)
+    """*text* with datelines and agency credits blanked (positions are kept), the agency's name left."""
+    return DATELINE.sub(_blank_dateline, text)
 
 
 def prepare(text: str) -> str:
@@ -320,7 +329,7 @@ class Hit:
     term: str = field(default="", compare=False)  # the text matched, as written in the source
 
 
-_SENTENCE_END = re.compile(r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]")
+SENTENCE_END = re.compile(r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]")
 
 
 @dataclass
@@ -335,7 +344,7 @@ class _Text:
 
     @cached_property
     def _sentence_ends(self) -> list[int]:
-        return [m.end() for m in _SENTENCE_END.finditer(self.source)]
+        return [m.end() for m in SENTENCE_END.finditer(self.source)]
 
     def sentence(self, hit: Hit) -> int:
         """Which sentence of the source *hit* starts in."""
@@ -351,7 +360,9 @@ class _Text:
         return replace(hit, term=self.source[start:end])
 
 
-def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int, sentence: bool) -> bool:
+def _near(a: Hit, b: Hit, text: _Text, words: int, chars: int, sentence: bool, ordered: bool = False) -> bool:
+    if ordered and a.start > b.start:
+        return False
     first, second = (a, b) if a.start <= b.start else (b, a)
     if first.end > second.start:  # overlapping
         return False
@@ -421,10 +432,10 @@ class Rule:
         if "near" in node:
             a_name, b_name = node["near"]
             words, chars = int(node.get("words", 10)), int(node.get("chars", 20))
-            sentence = bool(node.get("sentence", False))
+            sentence, ordered = bool(node.get("sentence", False)), bool(node.get("ordered", False))
             a_hits = self._hits(a_name, text, cache)
             b_hits = self._hits(b_name, text, cache) if a_hits else []
-            pairs = [(a, b) for a in a_hits for b in b_hits if _near(a, b, text, words, chars, sentence)]
+            pairs = [(a, b) for a in a_hits for b in b_hits if _near(a, b, text, words, chars, sentence, ordered)]
             hits = []
             for a, b in pairs:
                 hits += [a, b]
@@ -513,7 +524,7 @@ def _compile_group(name: str, spec: Any, rule_id: str) -> TermGroup:
 
 
 def _check_expr(node: Any, groups: dict[str, Any], rule_id: str) -> None:
-    if not isinstance(node, dict) or len(node.keys() - {"words", "chars", "sentence"}) != 1:
+    if not isinstance(node, dict) or len(node.keys() - {"words", "chars", "sentence", "ordered"}) != 1:
         raise RuleError(f"rule {rule_id}: each expression needs exactly one of terms/any/all/not/near: {node!r}")
     if "terms" in node:
         if node["terms"] not in groups:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from monitors.engine import Rule, RuleError, TermGroup, compile_terms, fold_text, load_rules, prepare
+from monitors.engine import DATELINE, SENTENCE_END, Rule, RuleError, TermGroup, compile_terms, fold_text, load_rules, prepare
 
 TOPIC_FILE = Path(__file__).with_name("topic.toml")
 GROUPS = ("core", "dprk", "japan")
@@ -52,6 +52,30 @@ class Topic:
             folded = self.excludes.blank(folded)
         return {g: Counter(term.label for _, _, term in group.matches(folded)) for g, group in self.groups.items()}
 
+    def from_north(self, text: str) -> bool:
+        """Whether *text* was filed by a North Korean agency (its dateline's credit is a dprk term)."""
+        for m in DATELINE.finditer(text[:2000]):
+            agency = m.group("agency") or m.group("agency_ko")
+            if agency and self.groups["dprk"].matches(fold_text(agency)):
+                return True
+        return False
+
+    def together(self, text: str) -> bool:
+        """Whether North Korea and Japan are named in one sentence of *text*, or in two that follow
+        each other: a list or an aside that names both far apart is not about them."""
+        prepared = prepare(text)
+        start, previous = 0, (False, False)
+        for end in [m.end() for m in SENTENCE_END.finditer(prepared)] + [len(prepared)]:
+            folded = fold_text(prepared[start:end])
+            start = end
+            if self.excludes is not None:
+                folded = self.excludes.blank(folded)
+            here = (bool(self.groups["dprk"].matches(folded)), bool(self.groups["japan"].matches(folded)))
+            if (here[0] or previous[0]) and (here[1] or previous[1]) and any(here):
+                return True
+            previous = here
+        return False
+
     def judge(self, title: str | None, text: str | None) -> Verdict:
         counts = self.count(f"{title or ''}\n{title or ''}\n{text or ''}")  # the title counts double
         total = {g: sum(c.values()) for g, c in counts.items()}
@@ -63,8 +87,12 @@ class Topic:
         if total["core"]:
             return Verdict(True, f"on-topic (core term) — {detail}", counts)
         offbeat = self.max_offbeat is not None and total.get("offbeat", 0) > self.max_offbeat
-        if total["dprk"] >= self.min_dprk and total["japan"] >= self.min_japan and not offbeat:
-            return Verdict(True, f"on-topic (North Korea and Japan) — {detail}", counts)
+        if total["japan"] >= self.min_japan and not offbeat:
+            # North Korea's own agencies speak for it in every sentence.
+            if self.from_north(text or ""):
+                return Verdict(True, f"on-topic (North Korean source on Japan) — {detail}", counts)
+            if total["dprk"] >= self.min_dprk and self.together(f"{title or ''}\n{text or ''}"):
+                return Verdict(True, f"on-topic (North Korea and Japan) — {detail}", counts)
         for rule in self.rules:
             match = rule.match(title, text)
             if match is not None:

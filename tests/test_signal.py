@@ -71,11 +71,47 @@ def test_relevance_counts_each_mention_once() -> None:
     assert sum(counts["japan"].values()) == 1
 
 
-def test_a_dateline_alone_counts_for_nothing() -> None:
+def test_a_dateline_counts_once_for_its_agency_and_not_for_its_place() -> None:
     counts = TOPIC.count("Pyongyang, June 14 (KCNA) -- The harvest was good this year.")
-    assert sum(counts["dprk"].values()) == 0
+    assert counts["dprk"] == {"kcna": 1}
     counts = TOPIC.count("(평양 6월 14일발 조선중앙통신) 올해 농사가 잘되였다.")
-    assert sum(counts["dprk"].values()) == 0
+    assert counts["dprk"] == {"조선중앙통신": 1}
+    assert not TOPIC.count("【ソウル共同】韓国の株価が上がった。")["dprk"]
+
+
+def test_north_korean_state_media_on_japan_is_on_the_beat() -> None:
+    verdict = TOPIC.judge("Commentary", "Pyongyang, June 14 (KCNA) -- Japan is rearming. Japan's defence budget grew.")
+    assert verdict.relevant and "North Korean source" in verdict.reason
+
+
+def test_a_list_that_names_both_countries_far_apart_is_not_relevant() -> None:
+    text = ("Singapore tops the passport ranking again. Japan slips to second place. "
+            "South Korea and Germany share third. Travel demand keeps rising across Asia this year. "
+            "Airlines added routes to Europe. Visa rules were eased in several countries. "
+            "Japanese travellers renewed a record number of passports. Fees stayed the same. "
+            "At the bottom of the list sit Afghanistan, Syria and North Korea, whose leader Kim Jong Un rarely travels.")
+    verdict = TOPIC.judge("Passport ranking", text)
+    assert not verdict.relevant, verdict.reason
+    assert TOPIC.judge("Missile", "North Korea fired a missile. It fell into Japan's exclusive economic zone, "
+                       "Japan said. North Korea did not comment.").relevant
+
+
+def test_sports_results_between_the_two_are_not_the_beat() -> None:
+    text = ("North Korea beat Japan 1-0 in the Asian Cup final. The only goal came in the 70th minute. "
+            "Japan's coach praised North Korea's defence after the match. The tournament ends on Sunday.")
+    assert not TOPIC.judge("Football final", text).relevant
+
+
+def test_chongryon_and_its_schools_are_core_in_every_spelling() -> None:
+    for text in ("総聯埼玉県本部が要請した。", "朝鮮学校への補助金を求めた。", "총련 중앙이 밝혔다.", "조선학교 학부모들이 항의하였다."):
+        assert TOPIC.count(text)["core"], text
+    assert not TOPIC.count("한총련 출신 인사가 출마했다.")["core"]
+
+
+def test_an_abduction_claimed_against_the_south_is_no_evidence_of_japan() -> None:
+    text = ("北朝鮮の朝鮮中央通信は、韓国当局がわが漁民を拉致したと非難した。北朝鮮は送還を求めた。"
+            "韓国政府は本人の意思だと反論した。")
+    assert not TOPIC.judge("北朝鮮、韓国を非難", text).relevant
 
 
 @pytest.mark.parametrize("text, core", [
@@ -101,6 +137,16 @@ def test_boats_washing_ashore_are_relevant_without_the_word_japan() -> None:
 def test_a_rule_firing_makes_an_article_relevant_without_japan() -> None:
     verdict = TOPIC.judge("Putin and Kim Jong Un hold summit", "The leaders met in Pyongyang.")
     assert verdict.relevant and "rule summit" in verdict.reason
+
+
+def test_a_summit_of_others_about_north_korea_is_not_a_summit_with_it() -> None:
+    assert not fires("summit", "Takaichi and Lee agree to step up coordination on North Korea in first summit.")
+    assert fires("summit", "Tokyo has proposed a summit to Pyongyang, officials said.")
+
+
+def test_north_korean_names_for_the_leader_count() -> None:
+    assert fires("summit", "The U.S. president still remembers the meetings he had with our head of state.")
+    assert fires("summit", "首相自らが平壌に赴いて金正恩総書記と直接向き合うよう求めた。")
 
 
 def test_a_football_result_is_not_a_summit() -> None:
