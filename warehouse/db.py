@@ -298,24 +298,50 @@ class Warehouse:
         with self.transaction():
             before = self.scalar("SELECT count(*) FROM article")
             self.bulk_insert("article", articles)
-            if minhashes:
-                self.con.execute(
-                    """INSERT INTO article_minhash
-                       SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[]), unnest($3::UBIGINT[][])
-                       ON CONFLICT (article_id) DO NOTHING""",
-                    [[m["article_id"] for m in minhashes], [m["shingles"] for m in minhashes],
-                     [m["signature"] for m in minhashes]],
-                )
-            if bands:
-                # One statement for all band rows: 32 per article add up.
-                keys, ids = zip(*bands)
-                self.con.execute(
-                    "INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
-                    [list(keys), list(ids)],
-                )
+            self._insert_fingerprints(minhashes, bands)
             self.bulk_update("entry", "entry_key", entry_updates, "status = 'stored', article_id = u.article_id")
             self.bulk_insert("article_search", list(search_docs))
             return self.scalar("SELECT count(*) FROM article") - before
+
+    def _insert_fingerprints(self, minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> None:
+        if minhashes:
+            self.con.execute(
+                """INSERT INTO article_minhash
+                   SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[]), unnest($3::UBIGINT[][])
+                   ON CONFLICT (article_id) DO NOTHING""",
+                [[m["article_id"] for m in minhashes], [m["shingles"] for m in minhashes],
+                 [m["signature"] for m in minhashes]],
+            )
+        if bands:
+            # One statement for all band rows: 32 per article add up.
+            keys, ids = zip(*bands)
+            self.con.execute(
+                "INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
+                [list(keys), list(ids)],
+            )
+
+    def rejudge_articles(self, updates: Sequence[dict[str, Any]], promoted: Sequence[int], demoted: Sequence[int],
+                         minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]],
+                         search_docs: Sequence[dict[str, Any]], alerts: bool, now: datetime) -> None:
+        """Record new verdicts and stories (``newswatch rejudge``), atomically.
+
+        Articles that became relevant get their fingerprint indexed and a search
+        document; with *alerts* the rules will look at them again, otherwise they
+        are marked as seen by the rules. Articles that became off-topic leave the
+        index and the search.
+        """
+        with self.transaction():
+            self.bulk_update("article", "article_id", updates)
+            if demoted:
+                ids = ", ".join(str(int(a)) for a in demoted)
+                self.con.execute(f"DELETE FROM minhash_band WHERE article_id IN ({ids})")
+                self.con.execute(f"DELETE FROM article_search WHERE article_id IN ({ids})")
+            self._insert_fingerprints(minhashes, bands)
+            self.bulk_insert("article_search", list(search_docs))
+            if promoted and alerts:
+                self.con.execute(f"DELETE FROM rule_check WHERE article_id IN ({', '.join(str(int(a)) for a in promoted)})")
+            elif promoted:
+                self.bulk_insert("rule_check", [{"article_id": a, "checked_at": now} for a in promoted])
 
     # -- cycles -------------------------------------------------------------
 
