@@ -446,8 +446,9 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
     """Judge relevance, find each candidate's story, and append, atomically.
 
     The story decision is ``newswatch.stories.decide`` over the warehouse's
-    lookups. Every article keeps its text, on the beat or not; every text's
-    fingerprint is kept, and relevant ones are indexed for later copies to find.
+    lookups. Every article keeps its text, on the beat or not. Relevant
+    articles' fingerprints are kept and indexed for later copies to find;
+    off-topic ones are not (``newswatch rejudge`` computes them from the text).
     """
     report = StoreReport()
     prepared = prepared or prepare_candidates(candidates)
@@ -472,7 +473,7 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
             continue
         article_id = ids[batch_ref(i)]
         fp = prepared.fingerprints.get(i)
-        if fp is not None:
+        if fp is not None and d.relevant:
             minhashes.append({"article_id": article_id, "shingles": fp.shingles,
                               "signature": [int(x) for x in fp.signature]})
             if d.banded:
