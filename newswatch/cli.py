@@ -257,7 +257,13 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
 
-    report = rejudge(db, alerts=args.alerts, progress=progress)
+    from newswatch.pipeline import CycleBusy
+
+    try:
+        report = rejudge(db, alerts=args.alerts, progress=progress)
+    except CycleBusy as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 3
     print(f"{report.articles} articles judged again: {report.became_relevant} became relevant "
           f"({report.joined_stories} joined an existing story), {report.became_off_topic} became off-topic, "
           f"{report.reasons_changed} kept their verdict with a new reason.")

@@ -152,21 +152,6 @@ def fingerprint(text: str) -> Fingerprint:
     return Fingerprint(text_hash(text), int(len(hashes)), permuted.min(axis=1), comparable is None)
 
 
-def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
-    """Estimated (Jaccard, containment of the smaller set in the larger), from the signatures alone.
-
-    Only an estimate: the containment derived from it is inflated when one set
-    is many times the other. Decisions use ``overlap`` on the exact sets.
-    """
-    j = float(np.mean(a.signature == b.signature))
-    small, large = sorted((a.shingles, b.shingles))
-    if small == 0:
-        return j, 0.0
-    # |A∩B| = J·(|A|+|B|)/(1+J)
-    inter = j * (small + large) / (1.0 + j)
-    return j, min(1.0, inter / small)
-
-
 @dataclass(frozen=True)
 class Overlap:
     """How two comparable texts overlap, exactly."""

@@ -11,7 +11,8 @@ Each batch of articles is decided and written in one transaction, so a run
 killed at any point and run again finishes the work, and changes nothing
 that was already right. Alerts for articles that become relevant are raised
 only when asked (``alerts=True``); otherwise they are marked as seen by the
-rules, and no later cycle raises them either.
+rules, and no later cycle raises them either. A rejudge and a cycle never
+run at the same time: both take the warehouse's cycle lock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from monitors.topic import load_topic
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.dedup import fingerprint
-from newswatch.pipeline import own_verdict, utcnow
+from newswatch.pipeline import cycle_lock, own_verdict, utcnow
 from newswatch.search import document as search_document
 from newswatch.stories import Candidate, batch_ref, decide
 from warehouse import open_warehouse
@@ -55,8 +56,12 @@ def _log_progress(stage: str, done: int, total: int) -> None:
 def rejudge(db_path: Path, *, alerts: bool = False, batch: int = BATCH, progress: Progress = _log_progress,
             topic: Any = None) -> RejudgeReport:
     """Apply the current topic definition (or *topic*: anything with ``judge(title, text)``) to every
-    stored article, in stored order."""
-    topic = topic or load_topic()
+    stored article, in stored order. Holds the cycle lock: no cycle runs meanwhile (``CycleBusy``)."""
+    with cycle_lock(db_path):
+        return _rejudge(db_path, alerts, batch, progress, topic or load_topic())
+
+
+def _rejudge(db_path: Path, alerts: bool, batch: int, progress: Progress, topic: Any) -> RejudgeReport:
     report = RejudgeReport()
     with open_warehouse(db_path) as wh:
         total = wh.scalar("SELECT count(*) FROM article")
