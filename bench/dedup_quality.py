@@ -1,6 +1,6 @@
 """How well stories are grouped: false merges on real text, and syndicated copies found.
 
-    python bench/dedup_quality.py [--kcna FILE] [--json FILE] [--show-merges]
+    python bench/dedup_quality.py [--kcna FILE] [--corpus DIR] [--json FILE] [--show-merges]
 
 Two measurements, both through the store stage's own decision
 (``newswatch.stories.decide``, over an in-memory archive), articles stored one
@@ -133,8 +133,9 @@ def load_sources(corpus_dir: Path = CORPUS_DIR, labelled: Path = LABELLED) -> di
     for path in sorted(corpus_dir.glob("*.toml")) if corpus_dir.exists() else []:
         data = tomllib.loads(path.read_text("utf-8"))
         out[f"corpus-{path.stem}"] = [
-            Source(f"{path.stem}-{n}", a.get("lang", path.stem), a["title"], a.get("alt_title"),
-                   tuple(p.strip() for p in a["body"].split("\n\n") if p.strip()), a.get("event"))
+            Source(a.get("id") or f"{path.stem}-{n}", a.get("lang") or path.stem.split("-")[0], a["title"],
+                   a.get("alt_title"), tuple(p.strip() for p in a["body"].split("\n\n") if p.strip()),
+                   a.get("event") or None)
             for n, a in enumerate(data.get("article", []))
         ]
     return out
@@ -257,10 +258,10 @@ def _day(article: dict) -> str:
 
 def report(figures: dict, show_merges: bool = False) -> str:
     lines = ["syndicated copies (pairwise):",
-             f"  {'collection':<16}{'items':>6}{'pairs':>7}{'merged':>7}{'P':>7}{'R':>7}{'F1':>7}"
+             f"  {'collection':<20}{'items':>6}{'pairs':>7}{'merged':>7}{'P':>7}{'R':>7}{'F1':>7}"
              f"{'same-event merged':>19}{'rail merged':>13}"]
     for name, c in figures["copies"].items():
-        lines.append(f"  {name:<16}{c['items']:>6}{c['true_pairs']:>7}{c['merged_pairs']:>7}{c['precision']:>7.3f}"
+        lines.append(f"  {name:<20}{c['items']:>6}{c['true_pairs']:>7}{c['merged_pairs']:>7}{c['precision']:>7.3f}"
                      f"{c['recall']:>7.3f}{c['f1']:>7.3f}{c['same_event_merges']:>9} of {c['same_event_pairs']:<6}"
                      f"{c['rail_merges']:>6} ({c['rail_pages']} pages)")
     if "real_text" in figures:
@@ -275,10 +276,12 @@ def report(figures: dict, show_merges: bool = False) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kcna", type=Path, help="JSON list of real articles (headline, story_text, date in ms)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR,
+                        help=f"folder of [[article]] TOML files (default {CORPUS_DIR.relative_to(ROOT)})")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--show-merges", action="store_true", help="list every merged pair of real texts")
     args = parser.parse_args()
-    figures = measure(args.kcna)
+    figures = measure(args.kcna, corpus_dir=args.corpus)
     print(report(figures, args.show_merges))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -10,19 +10,21 @@ mostly such lines (a page whose extraction returned a teaser list) is never
 compared at all.
 
 The MinHash signature only finds candidates. Whether two texts are copies is
-decided on their exact shingle sets (``overlap`` and ``is_copy``):
+decided on their exact shingle sets and paragraphs (``overlap``, ``is_copy``),
+when both are long enough to tell (``MIN_CHARS`` of prose, ``MIN_CHARS_CJK``
+in Japanese or Korean) and the larger is at most ``MAX_SIZE_RATIO`` times the
+smaller (a statement inside a long report that quotes it is not a copy of it):
 
-* their Jaccard similarity is at least ``JACCARD_MIN`` and the smaller text
-  has at least ``MIN_SHINGLES_FOR_JACCARD`` shingles: the same text, edited;
-* or at least ``CONTAINMENT_MIN`` of the smaller text's shingles appear in the
-  larger (a republication with paragraphs trimmed, or inside other site text),
-  provided the smaller has ``MIN_SHINGLES_FOR_CONTAINMENT`` shingles and the
-  larger is at most ``MAX_SIZE_RATIO`` times its size: a short text inside a
-  much longer one (a statement inside a report that quotes it) is no evidence
-  of a copy.
+* their Jaccard similarity is at least ``JACCARD_MIN``: the same text, edited;
+* or at least ``CONTAINMENT_MIN`` of the smaller's shingles are in the larger:
+  a republication with paragraphs trimmed, or inside other site text;
+* or at least ``MIN_SHARED_PARAGRAPHS`` paragraphs, ``PARAGRAPH_SHARE_MIN`` of
+  the shorter text, appear verbatim in both: a copy trimmed, reordered and
+  wrapped in another site's text, which lowers both measures above.
 
 Short formulaic items (a delegation "arrived" / "left", a few words apart) are
-as similar as copies by any shingle measure; the minimum sizes keep them apart.
+as similar as copies by any shingle measure; the minimum sizes keep them apart,
+and shorter texts are grouped only when their normalised texts are equal.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newswatch.textnorm import normalize, strip_plaintext_chrome, text_hash
+from newswatch.textnorm import normalize, strip_plaintext_chrome, substantial, text_hash
 
 SHINGLE = 5
 PERMUTATIONS = 128
@@ -44,8 +46,10 @@ CONTAINMENT_MIN = 0.9
 MIN_SHARED_PARAGRAPHS = 2
 PARAGRAPH_SHARE_MIN = 0.5
 MIN_PARAGRAPH_CHARS = 40
-#: Texts with fewer shingles are grouped only when their normalised texts are equal.
-MIN_SHINGLES = 300
+#: Texts shorter than this (characters of prose; Japanese and Korean say more per character) are
+#: grouped only when their normalised texts are equal.
+MIN_CHARS = 300
+MIN_CHARS_CJK = 150
 MAX_SIZE_RATIO = 3.0
 #: A text is site chrome when at least this many of its lines are not prose …
 CHROME_MIN_LINES = 4
@@ -110,6 +114,7 @@ class Comparable:
     shingles: np.ndarray  # sorted distinct shingle hashes
     paragraphs: dict[str, int]  # normalised paragraph → its length in characters
     length: int  # characters of the normalised comparable text
+    substantial: bool  # long enough for near-duplicate evidence (MIN_CHARS, MIN_CHARS_CJK)
 
 
 def comparable(text: str) -> Comparable | None:
@@ -123,7 +128,8 @@ def comparable(text: str) -> Comparable | None:
         if len(norm) >= MIN_PARAGRAPH_CHARS:
             paragraphs[norm] = len(norm)
     norm = normalize(part)
-    return Comparable(shingle_hashes(norm), paragraphs, len(norm))
+    return Comparable(shingle_hashes(norm), paragraphs, len(norm),
+                      substantial(part, min_latin=MIN_CHARS, min_cjk=MIN_CHARS_CJK))
 
 
 @dataclass(frozen=True)
@@ -162,22 +168,24 @@ class Overlap:
     paragraph_share: float  # their characters, as a share of the shorter text
     small: int  # shingles of the smaller set
     large: int
+    substantial: bool  # both texts long enough for near-duplicate evidence
 
 
 def overlap(a: Comparable, b: Comparable) -> Overlap:
     """Exact overlap of two comparable texts."""
     small, large = sorted((len(a.shingles), len(b.shingles)))
+    enough = a.substantial and b.substantial
     if small == 0:
-        return Overlap(0.0, 0.0, 0, 0.0, small, large)
+        return Overlap(0.0, 0.0, 0, 0.0, small, large, enough)
     inter = len(np.intersect1d(a.shingles, b.shingles, assume_unique=True))
     shared = a.paragraphs.keys() & b.paragraphs.keys()
     share = sum(a.paragraphs[p] for p in shared) / max(1, min(a.length, b.length))
-    return Overlap(inter / (small + large - inter), inter / small, len(shared), share, small, large)
+    return Overlap(inter / (small + large - inter), inter / small, len(shared), share, small, large, enough)
 
 
 def is_copy(o: Overlap) -> bool:
     """Whether an exact overlap shows two copies of one text (see the module's docstring)."""
-    if o.small < MIN_SHINGLES or o.large > MAX_SIZE_RATIO * o.small:
+    if not o.substantial or o.small == 0 or o.large > MAX_SIZE_RATIO * o.small:
         return False
     return (o.jaccard >= JACCARD_MIN or o.containment >= CONTAINMENT_MIN
             or (o.shared_paragraphs >= MIN_SHARED_PARAGRAPHS and o.paragraph_share >= PARAGRAPH_SHARE_MIN))

@@ -192,3 +192,13 @@ def test_a_candidate_keeps_the_story_it_has_while_it_stays_relevant() -> None:
     kept = Candidate("http://z.example/1", None, text("en-summit-proposal"), False, "off-topic", story=77)
     (d,) = decide([kept], archive, check_stored=False)
     assert d.relevant and d.story == 77 and d.duplicate_of == 1
+
+
+@pytest.mark.parametrize("name", ["ja-summit-proposal", "ko-summit-proposal"])
+def test_a_short_japanese_or_korean_article_is_long_enough_to_find_its_copies(name: str) -> None:
+    short = article(name)[:3]
+    original = "\n\n".join(short)
+    assert len(original) < 500  # in English, this many characters would be a short item
+    copy = "\n".join(CHROME["head"] + short[:2] + CHROME["rail"] + CHROME["foot"])
+    first, second = stories([relevant("http://a.example/1", original), relevant("http://b.example/2", copy)])
+    assert first == second

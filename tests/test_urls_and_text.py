@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswatch.dedup import MIN_SHINGLES, comparable, fingerprint, is_copy, overlap
+from newswatch.dedup import comparable, fingerprint, is_copy, overlap
 from newswatch.textnorm import normalize, text_hash
 from newswatch.urls import canonical_url
 
@@ -88,4 +88,4 @@ def test_a_text_is_always_a_near_duplicate_of_itself(text: str) -> None:
     if mine is not None:
         o = overlap(mine, mine)
         assert o.jaccard == o.containment == 1.0
-        assert is_copy(o) == (o.small >= MIN_SHINGLES)  # shorter texts are grouped by their text hash only
+        assert is_copy(o) == o.substantial  # shorter texts are grouped by their text hash only
