@@ -282,6 +282,34 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    from newswatch.rejudge import rejudge
+
+    db = settings.db_path(args.db)
+    if not db.exists():
+        print(f"newswatch: no warehouse at {db}; run a cycle first", file=sys.stderr)
+        return 2
+
+    def progress(stage: str, done: int, total: int) -> None:
+        print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+    from newswatch.pipeline import CycleBusy
+
+    try:
+        report = rejudge(db, alerts=args.alerts, progress=progress)
+    except CycleBusy as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 3
+    print(f"{report.articles} articles judged again: {report.became_relevant} became relevant "
+          f"({report.joined_stories} joined an existing story), {report.became_off_topic} became off-topic, "
+          f"{report.reasons_changed} kept their verdict with a new reason.")
+    if report.alerts is not None:
+        print(f"Alerts: {report.alerts.raised} raised, {report.alerts.attached} copies attached to existing alerts.")
+    elif report.became_relevant:
+        print("No alerts raised for them (use --alerts to raise them).")
+    return 0
+
+
 def _format_cell(value: object, width: int = 60) -> str:
     text = "" if value is None else str(value)
     text = " ".join(text.split())
@@ -546,6 +574,16 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--since", metavar="DATE", help="only articles published (or first seen) since DATE (YYYY-MM-DD)")
     common(rt, feeds=False)
     rt.set_defaults(func=cmd_rules_test)
+    rj = sub.add_parser("rejudge", help="apply the current topic definition to the whole archive",
+                        description="Judge every stored article again with the current topic definition "
+                                    "(monitors/topic.toml) and record the new verdicts and reasons. An article "
+                                    "that becomes relevant joins the story of an earlier copy, or starts its own; "
+                                    "one that becomes off-topic leaves its story. Safe to interrupt and run again. "
+                                    "Alerts for articles that become relevant are raised only with --alerts.")
+    rj.add_argument("--alerts", action="store_true",
+                    help="run the alert rules on the articles that became relevant (each alert is raised once)")
+    common(rj, feeds=False)
+    rj.set_defaults(func=cmd_rejudge)
     return parser
 
 

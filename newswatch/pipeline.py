@@ -30,23 +30,24 @@ import numpy as np
 from monitors.topic import Verdict, load_topic
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.charset import decode_html
-from newswatch.dedup import Fingerprint, fingerprint, same_story
+from newswatch.dedup import Fingerprint, fingerprint
 from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
 from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource
 from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
+from newswatch.stories import Candidate, batch_ref, decide
 from newswatch.textnorm import detect_language
 from newswatch.urls import canonical_url, host_of, redact
 from warehouse import open_warehouse
-from warehouse.db import refresh_search_index
+from warehouse.db import WarehouseArchive, refresh_search_index
 
 log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 MIN_FALLBACK_CHARS = 80
-ANALYSIS_COLUMNS = ("relevant", "relevance_reason", "text_hash", "shingles", "signature", "search_tokens")
+ANALYSIS_COLUMNS = ("relevant", "relevance_reason", "text_hash", "shingles", "signature", "chrome", "search_tokens")
 WRITE_BATCH = 100
 STORE_BATCH = 1000
 
@@ -208,7 +209,7 @@ def analyse(title: str | None, text: str) -> dict[str, Any]:
     fp = fingerprint(text)
     return {
         "relevant": verdict.relevant, "relevance_reason": verdict.reason, "text_hash": fp.text_hash,
-        "shingles": fp.shingles, "signature": fp.signature.astype("<u8").tobytes(),
+        "shingles": fp.shingles, "signature": fp.signature.astype("<u8").tobytes(), "chrome": fp.chrome,
         "search_tokens": search_document(title, text) if verdict.relevant else None,
     }
 
@@ -420,8 +421,8 @@ def prepare_candidates(candidates: list[dict[str, Any]]) -> Prepared:
         done = c.get("analysis")
         if done:
             verdicts.append(Verdict(done["relevant"], done["relevance_reason"], {}))
-            fingerprints[i] = Fingerprint(done["text_hash"], done["shingles"],
-                                          np.frombuffer(done["signature"], dtype="<u8").astype(np.uint64))
+            fingerprints[i] = stored_fingerprint(done["text_hash"], done["shingles"], done["signature"],
+                                                 done["chrome"])
             continue
         verdicts.append(topic.judge(c["title"], c["text"]))
         if c["text"]:
@@ -429,100 +430,81 @@ def prepare_candidates(candidates: list[dict[str, Any]]) -> Prepared:
     return Prepared(verdicts, fingerprints)
 
 
+def stored_fingerprint(text_hash: str, shingles: int, signature: bytes | list[int], chrome: bool | None) -> Fingerprint:
+    """A fingerprint as the warehouse keeps it (signature as little-endian bytes or a list)."""
+    sig = (np.frombuffer(signature, dtype="<u8").astype(np.uint64) if isinstance(signature, bytes)
+           else np.asarray(signature, dtype=np.uint64))
+    return Fingerprint(text_hash, shingles, sig, bool(chrome))
+
+
+def own_verdict(candidate: dict[str, Any], verdict: Verdict) -> tuple[bool, str]:
+    """An article's own relevance: the topic's verdict, except that seeds are always relevant."""
+    if candidate["is_seed"] and not verdict.relevant:
+        return True, f"seed (reference corpus); rule says {verdict.reason}"
+    return verdict.relevant, verdict.reason
+
+
 def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepared | None = None) -> StoreReport:
     """Judge relevance, find each candidate's story, and append, atomically.
 
-    Layers, cheapest first: canonical URL (already stored: nothing to add),
-    hash of the normalised text, then MinHash/LSH near-duplicates. Only
-    relevant articles are fingerprinted and can be matched.
+    The story decision is ``newswatch.stories.decide`` over the warehouse's
+    lookups. Every article keeps its text, on the beat or not. Relevant
+    articles' fingerprints are kept and indexed for later copies to find;
+    off-topic ones are not (``newswatch rejudge`` computes them from the text).
     """
     report = StoreReport()
     prepared = prepared or prepare_candidates(candidates)
-    existing = wh.stored_canonical_urls([c["canonical_url"] for c in candidates])
-    entry_updates: list[dict[str, Any]] = []
-    fresh: list[tuple[dict[str, Any], Verdict, Fingerprint | None]] = []
-    seen_urls: set[str] = set()
+    placing = []
     for i, c in enumerate(candidates):
-        if c["canonical_url"] in existing or c["canonical_url"] in seen_urls:
+        relevant, reason = own_verdict(c, prepared.verdicts[i])
+        placing.append(Candidate(c["canonical_url"], c["guid"], c["text"], relevant, reason,
+                                 prepared.fingerprints.get(i)))
+    decisions = decide(placing, WarehouseArchive(wh))
+    fresh = [i for i, d in enumerate(decisions) if not d.already_stored]
+    ids = dict(zip((batch_ref(i) for i in fresh), wh.next_article_ids(len(fresh))))
+
+    def resolve(ref: int | None) -> int | None:
+        return ids.get(ref, ref) if ref is not None else None
+
+    articles, minhashes, band_rows, entry_updates, docs = [], [], [], [], []
+    for i, (c, d) in enumerate(zip(candidates, decisions)):
+        if d.already_stored:
             report.already_stored += 1
             if c["entry_key"]:
                 entry_updates.append({"entry_key": c["entry_key"], "article_id": None})
             continue
-        seen_urls.add(c["canonical_url"])
-        fresh.append((c, prepared.verdicts[i], prepared.fingerprints.get(i)))
-
-    fps = {i: fp for i, (_, _, fp) in enumerate(fresh) if fp is not None}
-    by_hash = wh.stories_by_text_hash([fp.text_hash for fp in fps.values()])
-    all_keys = {k for fp in fps.values() for k in fp.band_keys()}
-    stored_bands = wh.lsh_candidates(list(all_keys))
-    stored_sigs = wh.signatures({a for ids in stored_bands.values() for a in ids})
-    known: dict[int, tuple[Fingerprint, int]] = {
-        a: (Fingerprint("", n, _as_array(sig)), story) for a, (n, sig, story) in stored_sigs.items()
-    }
-    bands: dict[int, set[int]] = {k: set(v) for k, v in stored_bands.items()}
-
-    ids = wh.next_article_ids(len(fresh))
-    articles, minhashes, band_rows = [], [], []
-    for (c, verdict, fp), article_id in zip(fresh, ids):
-        relevant, reason = verdict.relevant, verdict.reason
-        if c["is_seed"] and not relevant:
-            relevant, reason = True, f"seed (reference corpus); rule says {reason}"
-        story_id = duplicate_of = duplicate_reason = None
-        if fp is not None:
-            if fp.text_hash in by_hash:
-                duplicate_of, story_id = by_hash[fp.text_hash]
-                duplicate_reason = "same normalised text"
-            else:
-                best = None
-                for key in fp.band_keys():
-                    for other in bands.get(key, ()):
-                        if other in known:
-                            match, j, cont = same_story(fp, known[other][0])
-                            if match and (best is None or max(j, cont) > best[0]):
-                                best = (max(j, cont), other, j, cont)
-                if best:
-                    duplicate_of, story_id = best[1], known[best[1]][1]
-                    duplicate_reason = f"near-duplicate (Jaccard {best[2]:.2f}, containment {best[3]:.2f})"
-        if duplicate_of is not None and not relevant:
-            relevant, reason = True, f"copy of a relevant story; own terms: {reason}"
-        if relevant and fp is not None:
-            story_id = story_id or article_id
-            by_hash.setdefault(fp.text_hash, (article_id, story_id))
-            known[article_id] = (fp, story_id)
+        article_id = ids[batch_ref(i)]
+        fp = prepared.fingerprints.get(i)
+        if fp is not None and d.relevant:
             minhashes.append({"article_id": article_id, "shingles": fp.shingles,
                               "signature": [int(x) for x in fp.signature]})
-            for key in fp.band_keys():
-                bands.setdefault(key, set()).add(article_id)
-                band_rows.append((key, article_id))
-        if duplicate_of is not None:
+            if d.banded:
+                band_rows += [(key, article_id) for key in fp.band_keys()]
+        if d.duplicate_of is not None:
             report.duplicates += 1
-        elif relevant:
+        elif d.relevant:
             report.new_stories += 1
-        if not relevant:
+        if not d.relevant:
             report.off_topic += 1
         articles.append({
             "article_id": article_id,
             **{k: c[k] for k in ("url", "canonical_url", "final_url", "guid", "feed_url", "title", "author",
-                                 "source", "language", "published_at", "first_seen_at", "method", "is_seed")},
-            "text": c["text"] if relevant else None,  # off-topic articles are kept minimally
-            "text_hash": fp.text_hash if (fp is not None and relevant) else None,
-            "relevant": relevant,
-            "relevance_reason": reason,
-            "story_id": story_id if relevant else None,
-            "duplicate_of": duplicate_of,
-            "duplicate_reason": duplicate_reason,
+                                 "source", "language", "published_at", "first_seen_at", "method", "is_seed",
+                                 "text")},
+            "text_hash": fp.text_hash if fp is not None else None,
+            "relevant": d.relevant,
+            "relevance_reason": d.reason,
+            "story_id": resolve(d.story),
+            "duplicate_of": resolve(d.duplicate_of),
+            "duplicate_reason": d.duplicate_reason,
         })
+        if d.relevant:
+            tokens = (c.get("analysis") or {}).get("search_tokens")
+            docs.append({"article_id": article_id, "tokens": tokens or search_document(c["title"], c["text"])})
         if c["entry_key"]:
             entry_updates.append({"entry_key": c["entry_key"], "article_id": article_id})
-    tokens = {i: (c.get("analysis") or {}).get("search_tokens") for i, (c, _, _) in enumerate(fresh)}
-    docs = [{"article_id": a["article_id"], "tokens": tokens[i] or search_document(a["title"], a["text"])}
-            for i, a in enumerate(articles) if a["relevant"]]
     report.articles_stored = wh.append_articles(articles, minhashes, band_rows, entry_updates, docs)
     return report
-
-
-def _as_array(sig: list[int]) -> Any:
-    return np.asarray(sig, dtype=np.uint64)
 
 
 # -- one whole cycle ----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
     python tests/crash.py cycle POINT DB FEEDS.opml
     python tests/crash.py digest POINT DB OUTBOX SMTP_PORT
+    python tests/crash.py rejudge POINT DB
 
 POINT says where the process dies:
 
@@ -11,6 +12,9 @@ POINT says where the process dies:
     before-alerts   the store stage has committed, the rules have not run
     before-send     the digest is fixed in the warehouse, nothing sent
     after-send      the mail has gone out, the digest is not marked
+    mid-batch       inside rejudge's second batch transaction, after the article rows
+    after-batch     rejudge's first batch has committed, the others not
+    before-alerts   (rejudge) every batch has committed, the rules have not run
 """
 
 from __future__ import annotations
@@ -60,6 +64,23 @@ def main(kind: str, point: str, db: str, *rest: str) -> None:
         elif point == "before-alerts":
             before(pipeline, "alert_stage")
         pipeline.run_cycle(Path(db), read_opml(rest[0]), FetchSettings(min_gap=0.01), progress=lambda *a: None)
+    elif kind == "rejudge":
+        from newswatch import rejudge
+        from tests.topics import SUMMITS_AND_ABDUCTEES
+
+        calls = {"article": 0}
+
+        def second_article_update(self, table, *a, **k):
+            calls[table] = calls.get(table, 0) + 1
+            return table == "article" and calls[table] == 2
+
+        if point == "mid-batch":
+            after(Warehouse, "bulk_update", when=second_article_update)
+        elif point == "after-batch":
+            after(Warehouse, "rejudge_articles")
+        elif point == "before-alerts":
+            before(rejudge, "alert_stage")
+        rejudge.rejudge(Path(db), alerts=True, batch=2, topic=SUMMITS_AND_ABDUCTEES)
     else:
         if point == "before-send":
             before(digest, "send_email")

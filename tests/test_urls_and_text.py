@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswatch.dedup import fingerprint, same_story, similarity
+from newswatch.dedup import comparable, fingerprint, is_copy, overlap
 from newswatch.textnorm import normalize, text_hash
 from newswatch.urls import canonical_url
 
@@ -82,6 +82,10 @@ def test_normalize_folds_half_width_kana_and_compatibility_forms() -> None:
 @settings(max_examples=50, deadline=None)
 @given(st.text(min_size=1, max_size=2000))
 def test_a_text_is_always_a_near_duplicate_of_itself(text: str) -> None:
-    fp = fingerprint(text)
-    assert similarity(fp, fp) == (1.0, 1.0)
-    assert same_story(fp, fp)[0]
+    a, b = fingerprint(text), fingerprint(text)
+    assert a.text_hash == b.text_hash and (a.signature == b.signature).all() and a.chrome == b.chrome
+    mine = comparable(text)
+    if mine is not None:
+        o = overlap(mine, mine)
+        assert o.jaccard == o.containment == 1.0
+        assert is_copy(o) == o.substantial  # shorter texts are grouped by their text hash only

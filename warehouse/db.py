@@ -22,6 +22,8 @@ from typing import Any
 
 import duckdb
 
+from newswatch.stories import StoredArticle
+
 log = logging.getLogger(__name__)
 
 # DuckDB's Python binding tries `import pandas` for every parameter value it
@@ -284,32 +286,6 @@ class Warehouse:
     def stored_canonical_urls(self, urls: Sequence[str]) -> set[str]:
         return {r[0] for r in self._lookup("SELECT canonical_url FROM article WHERE canonical_url IN ({in})", urls)}
 
-    def stories_by_text_hash(self, hashes: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """text_hash → (article_id, story_id) of the first stored copy with that text."""
-        first: dict[str, tuple[int, int]] = {}
-        for h, a, s in self._lookup(
-            "SELECT text_hash, article_id, story_id FROM article WHERE text_hash IN ({in}) AND story_id IS NOT NULL",
-            hashes,
-        ):
-            if h not in first or a < first[h][0]:
-                first[h] = (a, s)
-        return first
-
-    def lsh_candidates(self, band_keys: Sequence[int]) -> dict[int, set[int]]:
-        """band key → stored article ids that share that band."""
-        found: dict[int, set[int]] = {}
-        for key, article_id in self._lookup("SELECT band_key, article_id FROM minhash_band WHERE band_key IN ({in})",
-                                            [int(k) for k in band_keys]):
-            found.setdefault(key, set()).add(article_id)
-        return found
-
-    def signatures(self, article_ids: Iterable[int]) -> dict[int, tuple[int, list[int], int]]:
-        """article id → (shingle count, signature, story id)."""
-        ids = [int(a) for a in article_ids]
-        stories = dict(self._lookup("SELECT article_id, story_id FROM article WHERE article_id IN ({in})", ids))
-        rows = self._lookup("SELECT article_id, shingles, signature FROM article_minhash WHERE article_id IN ({in})", ids)
-        return {a: (n, sig, stories.get(a)) for a, n, sig in rows}
-
     def append_articles(
         self,
         articles: Sequence[dict[str, Any]],
@@ -322,24 +298,50 @@ class Warehouse:
         with self.transaction():
             before = self.scalar("SELECT count(*) FROM article")
             self.bulk_insert("article", articles)
-            if minhashes:
-                self.con.execute(
-                    """INSERT INTO article_minhash
-                       SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[]), unnest($3::UBIGINT[][])
-                       ON CONFLICT (article_id) DO NOTHING""",
-                    [[m["article_id"] for m in minhashes], [m["shingles"] for m in minhashes],
-                     [m["signature"] for m in minhashes]],
-                )
-            if bands:
-                # One statement for all band rows: 32 per article add up.
-                keys, ids = zip(*bands)
-                self.con.execute(
-                    "INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
-                    [list(keys), list(ids)],
-                )
+            self._insert_fingerprints(minhashes, bands)
             self.bulk_update("entry", "entry_key", entry_updates, "status = 'stored', article_id = u.article_id")
             self.bulk_insert("article_search", list(search_docs))
             return self.scalar("SELECT count(*) FROM article") - before
+
+    def _insert_fingerprints(self, minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> None:
+        if minhashes:
+            self.con.execute(
+                """INSERT INTO article_minhash
+                   SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[]), unnest($3::UBIGINT[][])
+                   ON CONFLICT (article_id) DO NOTHING""",
+                [[m["article_id"] for m in minhashes], [m["shingles"] for m in minhashes],
+                 [m["signature"] for m in minhashes]],
+            )
+        if bands:
+            # One statement for all band rows: 32 per article add up.
+            keys, ids = zip(*bands)
+            self.con.execute(
+                "INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])",
+                [list(keys), list(ids)],
+            )
+
+    def rejudge_articles(self, updates: Sequence[dict[str, Any]], promoted: Sequence[int], demoted: Sequence[int],
+                         minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]],
+                         search_docs: Sequence[dict[str, Any]], alerts: bool, now: datetime) -> None:
+        """Record new verdicts and stories (``newswatch rejudge``), atomically.
+
+        Articles that became relevant get their fingerprint indexed and a search
+        document; with *alerts* the rules will look at them again, otherwise they
+        are marked as seen by the rules. Articles that became off-topic leave the
+        index and the search.
+        """
+        with self.transaction():
+            self.bulk_update("article", "article_id", updates)
+            if demoted:
+                ids = ", ".join(str(int(a)) for a in demoted)
+                self.con.execute(f"DELETE FROM minhash_band WHERE article_id IN ({ids})")
+                self.con.execute(f"DELETE FROM article_search WHERE article_id IN ({ids})")
+            self._insert_fingerprints(minhashes, bands)
+            self.bulk_insert("article_search", list(search_docs))
+            if promoted and alerts:
+                self.con.execute(f"DELETE FROM rule_check WHERE article_id IN ({', '.join(str(int(a)) for a in promoted)})")
+            elif promoted:
+                self.bulk_insert("rule_check", [{"article_id": a, "checked_at": now} for a in promoted])
 
     # -- cycles -------------------------------------------------------------
 
@@ -350,6 +352,51 @@ class Warehouse:
             "ON CONFLICT (cycle_id) DO NOTHING",
             row,
         )
+
+
+class WarehouseArchive:
+    """The story decision's lookups (``newswatch.stories.Archive``), answered from the warehouse.
+
+    With *before*, only articles with smaller ids are seen: ``newswatch rejudge``
+    replays the archive in the order it was stored.
+    """
+
+    def __init__(self, wh: Warehouse, before: int | None = None):
+        self.wh = wh
+        self.before = before
+
+    def _visible(self, column: str = "article_id") -> str:
+        return "" if self.before is None else f" AND {column} < {int(self.before)}"
+
+    def stored_urls(self, urls: Sequence[str]) -> set[str]:
+        return {r[0] for r in self.wh._lookup("SELECT canonical_url FROM article WHERE canonical_url IN ({in})", urls)}
+
+    def stored_guids(self, guids: Sequence[str]) -> set[str]:
+        return {r[0] for r in self.wh._lookup("SELECT guid FROM article WHERE guid IN ({in})", guids)}
+
+    def by_text_hash(self, hashes: Sequence[str]) -> dict[str, StoredArticle]:
+        first: dict[str, StoredArticle] = {}
+        for h, a, s in self.wh._lookup(
+            "SELECT text_hash, article_id, story_id FROM article WHERE text_hash IN ({in}) AND story_id IS NOT NULL"
+            + self._visible(),
+            hashes,
+        ):
+            if h not in first or a < first[h].article_id:
+                first[h] = StoredArticle(a, s, None)
+        return first
+
+    def by_band_keys(self, keys: Sequence[int]) -> dict[int, set[int]]:
+        found: dict[int, set[int]] = {}
+        for key, article_id in self.wh._lookup(
+                "SELECT band_key, article_id FROM minhash_band WHERE band_key IN ({in})" + self._visible(),
+                [int(k) for k in keys]):
+            found.setdefault(key, set()).add(article_id)
+        return found
+
+    def articles(self, ids: Iterable[int]) -> dict[int, StoredArticle]:
+        rows = self.wh._lookup("SELECT article_id, story_id, text FROM article WHERE article_id IN ({in})",
+                               [int(i) for i in ids])
+        return {a: StoredArticle(a, s, t) for a, s, t in rows}
 
 
 def utcnow() -> datetime:
