@@ -25,7 +25,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from newswatch.textnorm import CJK_CHARS, kana_fold
+from newswatch.textnorm import CJK_CHARS, SENTENCE_BREAK, kana_fold
 
 RULES_DIR = Path(__file__).with_name("rules")
 LANGUAGES = ("en", "ja", "ko")
@@ -329,7 +329,6 @@ class Hit:
     term: str = field(default="", compare=False)  # the text matched, as written in the source
 
 
-SENTENCE_END = re.compile(r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]")
 
 
 @dataclass
@@ -344,7 +343,7 @@ class _Text:
 
     @cached_property
     def _sentence_ends(self) -> list[int]:
-        return [m.end() for m in SENTENCE_END.finditer(self.source)]
+        return [m.end() for m in SENTENCE_BREAK.finditer(self.source)]
 
     def sentence(self, hit: Hit) -> int:
         """Which sentence of the source *hit* starts in."""

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from monitors.engine import DATELINE, SENTENCE_END, Rule, RuleError, TermGroup, compile_terms, fold_text, load_rules, prepare
+from newswatch.textnorm import SENTENCE_BREAK
+from monitors.engine import DATELINE, Rule, RuleError, TermGroup, compile_terms, fold_text, load_rules, prepare
 
 TOPIC_FILE = Path(__file__).with_name("topic.toml")
 GROUPS = ("core", "dprk", "japan")
@@ -65,7 +66,7 @@ class Topic:
         each other: a list or an aside that names both far apart is not about them."""
         prepared = prepare(text)
         start, previous = 0, (False, False)
-        for end in [m.end() for m in SENTENCE_END.finditer(prepared)] + [len(prepared)]:
+        for end in [m.end() for m in SENTENCE_BREAK.finditer(prepared)] + [len(prepared)]:
             folded = fold_text(prepared[start:end])
             start = end
             if self.excludes is not None:

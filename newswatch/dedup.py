@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newswatch.textnorm import normalize, strip_plaintext_chrome, substantial, text_hash
+from newswatch.textnorm import ends_sentence, normalize, strip_plaintext_chrome, substantial, text_hash
 
 SHINGLE = 5
 PERMUTATIONS = 128
@@ -57,7 +57,6 @@ CHROME_MIN_LINES = 4
 CHROME_MAX_PROSE = 0.25
 
 #: How a sentence ends: a full stop, in any script, perhaps inside quotes or brackets (or KCNA's "-0-").
-_SENTENCE_END = re.compile(r"([.!?。！？]|-0-)[\s\"'”’」』)）]*$")
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _SEEDS = np.random.default_rng(0x4E57_2026).integers(
@@ -85,7 +84,7 @@ def comparable_text(text: str) -> str | None:
     article: pages of one site share it, and it must never make them one story.
     """
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    kept = [p for p in strip_plaintext_chrome(text).split("\n\n") if _SENTENCE_END.search(p)]
+    kept = [p for p in strip_plaintext_chrome(text).split("\n\n") if ends_sentence(p)]
     other_lines = len(lines) - len(kept)
     total = sum(len(line) for line in lines)
     if other_lines >= CHROME_MIN_LINES and sum(len(p) for p in kept) < CHROME_MAX_PROSE * total:

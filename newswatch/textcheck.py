@@ -19,17 +19,15 @@ Hangul syllables are in every text).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-from newswatch.textnorm import CJK_CHARS, kana_fold
+from monitors.engine import fold_text
+from newswatch.textnorm import CJK_CHARS, is_list_item, is_prose_line
 
 _TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W{CJK_CHARS}_]+", re.UNICODE)
 _KEY = re.compile(f"[{CJK_CHARS}]+|[^\\W{CJK_CHARS}_]+", re.UNICODE)
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 _CJK_START = re.compile(f"[{CJK_CHARS}]")
-_SENTENCE_END = tuple(".!?。！？」』\"”’'…:;：)）")
-_LIST_MARK = re.compile(r"^\s*(?:[-–—•·*]|\d{1,2}[.)])\s*")
 
 #: Short function words that relate any two English texts.
 _STOP = frozenset("""the and for with that this from are was were has have had its his her their our you your
@@ -43,7 +41,8 @@ TEASER_SHARE = 0.4  # …of which at least this share read like headlines
 
 
 def _fold(text: str) -> str:
-    return kana_fold(unicodedata.normalize("NFKC", text).casefold())
+    """The rules' folding (case, width, kana, Unicode forms; punctuation to spaces)."""
+    return fold_text(text)
 
 
 def content_tokens(text: str) -> list[str]:
@@ -72,14 +71,8 @@ def coverage(part: str | None, whole_keys: set[str]) -> float | None:
 
 
 def _headline_like(line: str) -> bool:
-    """A short line without a sentence's end, or a list item: how teasers and labels look."""
-    if _LIST_MARK.match(line):
-        return True
-    line = line.strip()
-    if not line:
-        return False
-    short = len(line) <= 40 if _CJK_START.search(line) else len(line.split()) <= 12
-    return short and not line.endswith(_SENTENCE_END)
+    """A list item, or a line that does not read as prose: how teasers and labels look."""
+    return is_list_item(line) or not is_prose_line(line)
 
 
 @dataclass(frozen=True)

@@ -75,24 +75,41 @@ def substantial(text: str | None, *, min_latin: int = 400, min_cjk: int = 150) -
     return len(stripped) >= limit
 
 
+#: Where one sentence ends and the next may begin (the end of a line always ends one).
+SENTENCE_BREAK = re.compile(r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]")
+_ENDS_SENTENCE = re.compile(r"(?:[.!?。！？…]|-0-)[\s\"'”’」』)）]*$|[\"'”’]$")
+_LIST_MARK = re.compile(r"^\s*(?:[-–—•·*]|\d{1,2}[.)])\s+")
+
+
+def ends_sentence(line: str) -> bool:
+    """Whether *line* ends as a sentence does (closing quotes and brackets allowed after the stop)."""
+    return bool(_ENDS_SENTENCE.search(line))
+
+
+def is_list_item(line: str) -> bool:
+    return bool(_LIST_MARK.match(line))
+
+
+def is_prose_line(line: str) -> bool:
+    """Whether a line of plain text reads as prose rather than a menu item, a label or a teaser.
+
+    Prose is long enough (12 words, or 40 CJK characters) or a sentence of at
+    least 6 words (15 CJK characters). List markers are ignored.
+    """
+    line = _LIST_MARK.sub("", line.strip()).strip()
+    if not line:
+        return False
+    if cjk_ratio(line) > 0.3:
+        return len(line) >= 40 or (len(line) >= 15 and ends_sentence(line))
+    words = len(line.split())
+    return words >= 12 or (words >= 6 and ends_sentence(line))
+
+
 def strip_plaintext_chrome(text: str) -> str:
     """Drop menu, teaser and footer lines from a plain-text page capture.
 
-    Seed files are saved pages, site chrome included. A line is kept when it
-    reads like prose: long enough (12 words, or 40 CJK characters) or a
-    sentence of at least 6 words. Order is preserved.
+    Seed files are saved pages, site chrome included; a line is kept when it
+    reads as prose (``is_prose_line``). Order is preserved.
     """
-    kept: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip().lstrip("•·-–*").strip()
-        if not line:
-            continue
-        if cjk_ratio(line) > 0.3:
-            if len(line) >= 40:
-                kept.append(line)
-            continue
-        words = line.split()
-        sentence = line[-1] in ".!?\"”’'" and len(words) >= 6
-        if len(words) >= 12 or sentence:
-            kept.append(line)
-    return "\n\n".join(kept)
+    lines = (_LIST_MARK.sub("", line.strip()).strip() for line in text.splitlines())
+    return "\n\n".join(line for line in lines if is_prose_line(line))
