@@ -2,9 +2,11 @@
 
     python bench/corpus/build.py        # rewrites bench/corpus/corpus.jsonl
 
-``source/{en,ja,ko}.toml`` (the tuning part) and ``source/{en,ja,ko}-heldout.toml``
-(the held-out part, written separately and never used to tune anything) hold
-original articles written for newswatch, with
+``source/{en,ja,ko}.toml`` and ``source/{en,ja,ko}-2.toml`` (the tuning part;
+the second batch was first a held-out part, measured once, then tuned on)
+and ``source/{en,ja,ko}-heldout.toml`` (the held-out part, written
+separately and never used to tune anything) hold original articles written
+for newswatch, with
 labels (relevant, summit, abductees), a kind (positive, indirect, related,
 trap, off-topic), the trap they set, and an ``event`` shared by two different
 articles about one event. This script adds syndicated copies of the relevant
@@ -28,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "source"
 CORPUS = HERE / "corpus.jsonl"
 LANGUAGES = ("en", "ja", "ko")
-SPLITS = {"": "tune", "-heldout": "held-out"}
+SPLITS = {"": "tune", "-2": "tune", "-heldout": "held-out"}
 LABELS = ("relevant", "summit", "abductees")
 VARIANTS = ("new-headline", "trimmed", "reordered", "wrapped", "trimmed-wrapped")
 
