@@ -463,6 +463,9 @@ class Rule:
             text = self._prepare(fields[name])
             ok, hits = self._eval(self.expr, text, {})
             if ok and hits:
+                # The snippet is centred on what fired first in the rule's own order (the phrase,
+                # not the "North Korea" that an `all` only asks to be somewhere in the text).
+                anchor = hits[0]
                 unique = set(hits)
                 # A hit inside a longer one ("kidnapped" in "kidnapped Japanese citizens") adds nothing.
                 hits = sorted(
@@ -470,14 +473,15 @@ class Rule:
                      if not any(o != h and o.start <= h.start and h.end <= o.end for o in unique)),
                     key=lambda h: h.start,
                 )
-                return Match(self.id, self.version, name, tuple(hits), snippet(text, hits))
+                anchor = next((h for h in hits if h.start <= anchor.start and anchor.end <= h.end), hits[0])
+                return Match(self.id, self.version, name, tuple(hits), snippet(text, hits, anchor))
         return None
 
 
-def snippet(text: _Text, hits: list[Hit], width: int = 90) -> str:
-    """Text around the first hit, every hit inside it marked ⟦like this⟧."""
+def snippet(text: _Text, hits: list[Hit], anchor: Hit | None = None, width: int = 90) -> str:
+    """Text around *anchor* (default: the first hit), every hit inside it marked ⟦like this⟧."""
     spans = sorted({text.source_span(h) for h in hits})
-    first_start, first_end = spans[0]
+    first_start, first_end = text.source_span(anchor) if anchor is not None else spans[0]
     lo = max(0, first_start - width)
     hi = min(len(text.source), first_end + width)
     out, pos = [], lo
