@@ -5,6 +5,7 @@
     python3 bootstrap.py test     # the whole test suite
     python3 bootstrap.py demo     # a cycle against the built-in demo newsroom
     python3 bootstrap.py bench    # the benchmark on a synthetic news web (bench/benchmark.py)
+    python3 bootstrap.py quality  # signal quality on the labelled corpus (bench/quality.py)
 
 Needs only Python 3.11+. The first call creates .venv in the project folder
 and installs the locked dependencies (requirements.lock) into it; later calls
@@ -67,6 +68,7 @@ def main(argv: list[str]) -> int:
         "demo": [str(BIN / "newswatch"), "demo"],
         "test": [str(PYTHON), "-m", "pytest"],
         "bench": [str(PYTHON), str(ROOT / "bench" / "benchmark.py")],
+        "quality": [str(PYTHON), str(ROOT / "bench" / "quality.py")],
     }
     if command not in commands:
         print(f"bootstrap.py: unknown command {command!r}; try: {', '.join(commands)}", file=sys.stderr)

@@ -216,6 +216,8 @@ def pipeline_scores(rows: list[dict], result: dict) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for lang in (*LANGUAGES, "all"):
         mine = [r for r in rows if lang == "all" or r["language"] == lang]
+        if not mine:
+            continue
         checks: dict[str, Score] = defaultdict(Score)
         for r in (r for r in mine if r["variant"] == "original"):
             a = arts[r["id"]]
@@ -263,15 +265,16 @@ def print_tables(results: dict) -> None:
             if mode not in res["pipeline"]:
                 continue
             figs = res["pipeline"][mode]["scores"]
+            langs = [lang if lang in figs else None for lang in (*LANGUAGES, "all")]
             for check in [*res["text"], "grouping"]:
-                print(f"{mode + ' ' + check:<26}" + "".join(_cell(figs[lang].get(check)) for lang in (*LANGUAGES, "all")))
+                print(f"{mode + ' ' + check:<26}" + "".join(_cell(figs[lang].get(check) if lang else None) for lang in langs))
             print(f"{mode + ' same-event merges':<26}"
-                  + "".join(f"{figs[lang]['grouping']['same_event_merges']:>22}" for lang in (*LANGUAGES, "all")))
+                  + "".join(f"{figs[lang]['grouping']['same_event_merges'] if lang else '-':>22}" for lang in langs))
             print(f"{mode + ' extraction P/R':<26}"
                   + "".join(f"{figs[lang]['extraction']['precision']:>13.3f} {figs[lang]['extraction']['recall']:.3f}"
-                            for lang in (*LANGUAGES, "all")))
+                            if lang else f"{'-':>22}" for lang in langs))
             print(f"{mode + ' bodies lost':<26}"
-                  + "".join(f"{figs[lang]['extraction']['lost']:>22}" for lang in (*LANGUAGES, "all")))
+                  + "".join(f"{figs[lang]['extraction']['lost'] if lang else '-':>22}" for lang in langs))
     if "kcna" in results:
         print("\n== KCNA (real items, our verdicts)")
         k = results["kcna"]
