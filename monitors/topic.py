@@ -62,13 +62,15 @@ class Topic:
         return False
 
     def together(self, text: str) -> bool:
-        """Whether North Korea and Japan are named in one sentence of *text*, or in two that follow
-        each other: a list or an aside that names both far apart is not about them."""
+        """Whether North Korea and Japan are named in one sentence of *text*, or in two sentences
+        that follow each other: a list or an aside that names both far apart is not about them."""
         prepared = prepare(text)
         start, previous = 0, (False, False)
         for end in [m.end() for m in SENTENCE_BREAK.finditer(prepared)] + [len(prepared)]:
             folded = fold_text(prepared[start:end])
             start = end
+            if not folded.strip():
+                continue  # the blank line between paragraphs
             if self.excludes is not None:
                 folded = self.excludes.blank(folded)
             here = (bool(self.groups["dprk"].matches(folded)), bool(self.groups["japan"].matches(folded)))

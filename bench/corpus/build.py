@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "source"
 CORPUS = HERE / "corpus.jsonl"
 LANGUAGES = ("en", "ja", "ko")
-SPLITS = {"": "tune", "-2": "tune", "-heldout": "held-out"}
+SPLITS = {"": "tune", "-2": "tune", "-3": "tune", "-heldout": "held-out"}
 LABELS = ("relevant", "summit", "abductees")
 VARIANTS = ("new-headline", "trimmed", "reordered", "wrapped", "trimmed-wrapped")
 
