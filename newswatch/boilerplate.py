@@ -56,51 +56,55 @@ _PROSE_TAGS = frozenset({"p", "li", "dd", "dt", "blockquote", "figcaption", "pre
 def _chars(text: str | None) -> int:
     if not text:
         return 0
-    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r") - text.count("\xa0")
+    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\xa0")
 
 
-@dataclass
 class _Stat:
-    text: int = 0  # characters of text inside (tails of children included, own tail not)
-    links: int = 0  # …of which inside links
-    controls: int = 0  # …of which inside controls (button labels)
-    control: bool = False  # has a control inside, or is one
-    heading: bool = False  # has a heading inside, or is one
-    linked_heading: bool = False  # has a heading inside a link, or a link inside a heading
+    """What one element holds, counted in characters other than white space."""
+
+    __slots__ = ("tag", "text", "links", "controls", "control", "heading", "linked_heading")
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.text = 0  # text inside (tails of children included, its own tail not)
+        self.links = 0  # …of which inside links
+        self.controls = 0  # …of which inside controls (button labels)
+        self.control = False  # has a control inside, or is one
+        self.heading = False  # has a heading inside, or is one
+        self.linked_heading = False  # has a heading inside a link, or a link inside a heading
 
 
 def _stats(root: etree._Element) -> dict[etree._Element, _Stat]:
-    """Per element, in one pass from the leaves up."""
+    """Per element (comments and processing instructions have none), in one pass from the leaves up."""
     stats: dict[etree._Element, _Stat] = {}
-    for el in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
+    for el in reversed(list(root.iter(etree.Element))):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
-        s = _Stat()
+        s = stats[el] = _Stat(tag)
         if tag in _SKIPPED:
-            stats[el] = s
             continue
-        s.text = _chars(el.text)
+        text = _chars(el.text)
         for child in el:
-            s.text += _chars(child.tail)
+            text += _chars(child.tail)
             c = stats.get(child)
-            if c is None:  # a comment or processing instruction
+            if c is None or not (c.text or c.control):
                 continue
-            s.text += c.text
+            text += c.text
             s.links += c.links
             s.controls += c.controls
             s.control |= c.control
             s.heading |= c.heading
             s.linked_heading |= c.linked_heading
+        s.text = text
         if tag == "a":
-            s.links = s.text
+            s.links = text
             s.linked_heading |= s.heading
-        if tag in _CONTROLS:
+        elif tag in _CONTROLS:
             s.control = True
             if tag != "form":  # a form's text is not its controls' labels (some sites wrap the whole page in one)
-                s.controls = s.text
-        if tag in _HEADINGS:
+                s.controls = text
+        elif tag in _HEADINGS:
             s.heading = True
             s.linked_heading |= s.links > 0
-        stats[el] = s
     return stats
 
 
@@ -124,41 +128,52 @@ def _followed_by_prose(el: etree._Element, stats: dict[etree._Element, _Stat]) -
     return False
 
 
-def _rail_kind(el: etree._Element, stats: dict[etree._Element, _Stat]) -> str | None:
-    """"teaser rail" or "record list" when *el*'s text lies in repeated teaser cards or records."""
-    if _tag(el) in _TABLE or _tag(el) in _PROSE_TAGS or _tag(el) in _INLINE or len(el) < MIN_ITEMS:
+def _repeated_items(el: etree._Element, stats: dict[etree._Element, _Stat]
+                    ) -> tuple[str, list[etree._Element]] | None:
+    """("teaser rail" or "record list", what to remove) when *el*'s children repeat teaser cards or records.
+
+    What to remove is *el* itself when the items hold its text (with labels at
+    most besides, no prose), or the run of items that follows the last piece of
+    prose among its children (cards at the end of an article's text).
+    """
+    tag = stats[el].tag
+    if len(el) < MIN_ITEMS or tag in _KEPT or tag in _TABLE or tag in _PROSE_TAGS or tag in _INLINE:
         return None
     total = stats[el].text
     if not total:
         return None
-    groups: dict[str, list[_Stat]] = {}
-    for child in el:
-        s = stats.get(child)
-        if s is not None and s.text:
-            groups.setdefault(_tag(child), []).append(s)
+    children = [(c, s) for c, s in ((c, stats.get(c)) for c in el) if s is not None and s.text]
+    groups: dict[str, list[tuple[etree._Element, _Stat]]] = {}
+    for c, s in children:
+        groups.setdefault(s.tag, []).append((c, s))
     for tag, items in groups.items():
         if len(items) < MIN_ITEMS or tag in _TABLE:
             continue
-        cards = [s for s in items if s.text <= CARD_MAX and s.links and (s.linked_heading or s.links >= LINK_SHARE * s.text)]
-        records = [s for s in items if s.text <= RECORD_MAX and s.control and s.text > s.controls]
+        cards = [(c, s) for c, s in items
+                 if s.text <= CARD_MAX and s.links and (s.linked_heading or s.links >= LINK_SHARE * s.text)]
+        records = [(c, s) for c, s in items if s.text <= RECORD_MAX and s.control and s.text > s.controls]
         for kind, found in (("teaser rail", cards), ("record list", records)):
-            if len(found) >= MIN_ITEMS and len(found) >= ITEM_SHARE * len(items) \
-                    and sum(s.text for s in found) >= ITEM_SHARE * total:
-                if kind == "teaser rail" and not any(s.linked_heading for s in found) \
-                        and _followed_by_prose(el, stats):
+            if len(found) < MIN_ITEMS or len(found) < ITEM_SHARE * len(items):
+                continue
+            bare = kind == "teaser rail" and not any(s.linked_heading for _, s in found)
+            members = {c for c, _ in found}
+            prose = [k for k, (c, s) in enumerate(children) if c not in members and _is_prose(s)]
+            if not prose and sum(s.text for _, s in found) >= ITEM_SHARE * total:
+                if bare and _followed_by_prose(el, stats):
                     continue  # a list of links inside an article's text
-                return kind
+                return kind, [el]
+            if prose and not bare:
+                run = [c for c, _ in children[prose[-1] + 1:] if c in members]
+                if len(run) >= MIN_ITEMS:
+                    return kind, run
     return None
 
 
 def _is_control_box(el: etree._Element, stats: dict[etree._Element, _Stat]) -> bool:
-    tag = _tag(el)
-    if tag in _KEPT or tag in _PROSE_TAGS or tag in _TABLE:
-        return False
     s = stats[el]
-    if not s.control or s.text - s.controls > BOX_MAX:
+    if not s.control or s.text - s.controls > BOX_MAX or s.tag in _KEPT or s.tag in _PROSE_TAGS or s.tag in _TABLE:
         return False
-    return tag == "form" or any(_tag(child) in _CONTROLS for child in el)
+    return s.tag == "form" or any(_tag(child) in _CONTROLS for child in el)
 
 
 def _is_label(el: etree._Element, stats: dict[etree._Element, _Stat]) -> bool:
@@ -181,21 +196,26 @@ class Chrome:
 
 def chrome_blocks(root: etree._Element) -> list[Chrome]:
     """The blocks of chrome in *root* (outermost only, in document order), each with why."""
-    body = root.find(".//body") if _tag(root) != "body" else root
+    body = root if _tag(root) == "body" else root.find(".//body")
     if body is None:
         body = root
     stats = _stats(body)
     found: dict[etree._Element, str] = {}
-
-    def inside_found(el: etree._Element) -> bool:
-        return any(a in found for a in el.iterancestors())
-
-    for el in body.iter():
-        if not isinstance(el.tag, str) or el is body or el in found or inside_found(el):
+    position: dict[etree._Element, int] = {}
+    stack = list(reversed(body))
+    while stack:  # document order, without entering what is found or holds no text
+        el = stack.pop()
+        s = stats.get(el)
+        if s is None or not (s.text or s.control) or s.tag in _SKIPPED:
             continue
-        kind = _rail_kind(el, stats) or ("control box" if _is_control_box(el, stats) else None)
-        if kind:
-            found[el] = kind
+        position[el] = len(position)
+        repeated = _repeated_items(el, stats)
+        if repeated:
+            found.update(dict.fromkeys(repeated[1], repeated[0]))
+        elif _is_control_box(el, stats):
+            found[el] = "control box"
+        if el not in found:
+            stack.extend(c for c in reversed(el) if c not in found)
     # What the removals leave behind: headings of removed blocks, containers with only labels.
     removed: dict[etree._Element, int] = {}
 
@@ -215,14 +235,14 @@ def chrome_blocks(root: etree._Element) -> list[Chrome]:
             remove(prev, "heading of removed block")
     for el in list(found):
         parent = el.getparent()
-        while parent is not None and parent is not body and _tag(parent) not in _KEPT and parent not in found:
+        while parent is not None and parent is not body and stats[parent].tag not in _KEPT and parent not in found:
             if stats[parent].text - removed.get(parent, 0) > LABEL_MAX:
                 break
             remove(parent, "left with labels only")
             parent = parent.getparent()
-    outer = [el for el in found if not inside_found(el)]
-    order = {el: k for k, el in enumerate(body.iter())}
-    return [Chrome(el, found[el]) for el in sorted(outer, key=order.__getitem__)]
+    outer = [el for el in found if not any(a in found for a in el.iterancestors())]
+    outer.sort(key=lambda el: position.get(el, len(position)))
+    return [Chrome(el, found[el]) for el in outer]
 
 
 def prune_chrome(root: etree._Element, blocks: Iterable[Chrome] | None = None) -> list[Chrome]:

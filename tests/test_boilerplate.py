@@ -101,6 +101,25 @@ def test_a_container_left_with_labels_only_goes_and_the_article_container_stays(
     assert blocks[0].element.get("class") == "r"
 
 
+def test_cards_after_the_text_in_the_same_block_go_and_the_paragraphs_stay() -> None:
+    """Related cards appended to the article's own body: the run after the last paragraph goes."""
+    title, paragraphs = ARTICLES["en"]
+    cards = "".join(f"<div class='c'><a href='/n/{k}'><h4>{t}</h4></a><span>{BLURB['en']}</span></div>"
+                    for k, t in enumerate(TEASERS["en"]))
+    body = f"<div class='b'><h1>{title}</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs) + cards + "</div>"
+    blocks = chrome_blocks(lxml_html.fromstring(_page(body)))
+    assert [b.reason for b in blocks] == ["teaser rail"] * len(TEASERS["en"])
+    left = _text_after_pruning(_page(body))
+    assert all(p in left for p in paragraphs) and not any(t in left for t in TEASERS["en"])
+
+
+def test_cards_between_paragraphs_are_left_to_the_extractor() -> None:
+    title, paragraphs = ARTICLES["en"]
+    cards = "".join(f"<div class='c'><a href='/n/{k}'><h4>{t}</h4></a></div>" for k, t in enumerate(TEASERS["en"]))
+    body = f"<div class='b'><h1>{title}</h1><p>{paragraphs[0]}</p>{cards}<p>{paragraphs[1]}</p></div>"
+    assert chrome_blocks(lxml_html.fromstring(_page(body))) == []
+
+
 def test_the_articles_own_list_of_links_inside_its_text_is_kept() -> None:
     """A list of documents, each a bare link, between two paragraphs: content, not chrome."""
     title, paragraphs = ARTICLES["en"]
