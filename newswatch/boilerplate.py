@@ -9,17 +9,23 @@ those mention other events with the words alert rules look for.
 ``chrome_blocks`` finds such blocks by shape alone (class names and ids are
 never read, since many sites use neutral ones):
 
-- **teaser rails**: a container whose text lies mostly in three or more
-  sibling items of one tag that are each short and either headed by a link (a
-  heading inside a link, or a link inside a heading) or mostly link text. A
-  list of bare links that is followed by prose (an article's own list of
-  sources or documents, in the middle of its text) is left alone;
+- **teaser rails**: three or more sibling items of one tag, each short and
+  either headed by a link (a heading inside a link, or a link inside a
+  heading) or mostly link text;
 - **record lists**: three or more sibling items of one tag that each carry
-  their own controls (buttons, inputs): comments with "reply" and "like";
+  their own controls (buttons, inputs: comments with "reply" and "like"), or
+  that all share one short label ("Reply", "says:");
 - **control boxes**: a block with a button, input or form of its own and
   little text around it: newsletter sign-ups, share bars, search boxes;
 - then what the removals leave orphaned: the heading just before a removed
   block ("Most read"), and a container left with nothing but labels.
+
+Repeated items are removed with their container when they hold its text and
+no prose sits beside them, or as the run of items after the container's last
+paragraph (cards appended to an article's text). Items in the middle of the
+text stay. Weaker evidence (bare links, a shared label) also yields to prose
+that follows the container: an article's own list of documents or steps,
+between two paragraphs, is content.
 
 Table rows and cells are never items or containers: tables are content.
 Everything here is a pure function of an lxml tree; ``prune_chrome`` is the
@@ -43,6 +49,7 @@ LINK_SHARE = 0.5  # a card without a linked heading: at least this share of its 
 PROSE_MIN = 80  # an element of at least this much text, mostly not links, is prose
 BOX_MAX = 150  # a control box has at most this much text besides its controls
 LABEL_MAX = 40  # a heading or container left with at most this much text is a label
+LABEL_SHORT = 20  # a label shared by every record ("Reply") is at most this long
 
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -128,6 +135,23 @@ def _followed_by_prose(el: etree._Element, stats: dict[etree._Element, _Stat]) -
     return False
 
 
+def _labelled_records(items: list[tuple[etree._Element, _Stat]]) -> list[tuple[etree._Element, _Stat]]:
+    """The items (at most ``RECORD_MAX`` long, of two parts or more) when every one of them carries the
+    same short label ("Reply", "says:"): comments whose controls are links."""
+    items = [(c, s) for c, s in items
+             if s.text <= RECORD_MAX and len(c) >= 2 and (s.tag == "li" or s.tag not in _PROSE_TAGS)]
+    if len(items) < MIN_ITEMS:
+        return []
+    shared: set[str] | None = None
+    for c, _ in items:
+        labels = {t for t in (" ".join((d.text or "").split()) for d in c.iter(etree.Element) if not len(d))
+                  if t and len(t) <= LABEL_SHORT and not t.isdigit()}
+        shared = labels if shared is None else shared & labels
+        if not shared:
+            return []
+    return items
+
+
 def _repeated_items(el: etree._Element, stats: dict[etree._Element, _Stat]
                     ) -> tuple[str, list[etree._Element]] | None:
     """("teaser rail" or "record list", what to remove) when *el*'s children repeat teaser cards or records.
@@ -152,17 +176,22 @@ def _repeated_items(el: etree._Element, stats: dict[etree._Element, _Stat]
         cards = [(c, s) for c, s in items
                  if s.text <= CARD_MAX and s.links and (s.linked_heading or s.links >= LINK_SHARE * s.text)]
         records = [(c, s) for c, s in items if s.text <= RECORD_MAX and s.control and s.text > s.controls]
+        labelled = False
+        if len(records) < ITEM_SHARE * len(items):
+            records, labelled = _labelled_records(items), True
         for kind, found in (("teaser rail", cards), ("record list", records)):
             if len(found) < MIN_ITEMS or len(found) < ITEM_SHARE * len(items):
                 continue
-            bare = kind == "teaser rail" and not any(s.linked_heading for _, s in found)
+            # Weaker evidence (bare links, a shared label) counts only after the text.
+            weak = (kind == "teaser rail" and not any(s.linked_heading for _, s in found)) or (
+                kind == "record list" and labelled)
             members = {c for c, _ in found}
             prose = [k for k, (c, s) in enumerate(children) if c not in members and _is_prose(s)]
             if not prose and sum(s.text for _, s in found) >= ITEM_SHARE * total:
-                if bare and _followed_by_prose(el, stats):
-                    continue  # a list of links inside an article's text
+                if weak and _followed_by_prose(el, stats):
+                    continue  # e.g. a list of links inside an article's text
                 return kind, [el]
-            if prose and not bare:
+            if prose and not weak:
                 run = [c for c, _ in children[prose[-1] + 1:] if c in members]
                 if len(run) >= MIN_ITEMS:
                     return kind, run

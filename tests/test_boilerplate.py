@@ -149,6 +149,28 @@ def test_tables_are_never_rails_even_when_every_row_is_a_link() -> None:
     assert all(t in _text_after_pruning(page) for t in TEASERS["en"])
 
 
+def test_comments_whose_controls_are_links_go_by_their_shared_label() -> None:
+    title, paragraphs = ARTICLES["en"]
+    comments = "<ol class='v'>" + "".join(
+        f"<li><div><cite>reader{k}</cite> <span>says:</span></div><p>{c}</p><a href='#r{k}'>Reply</a></li>"
+        for k, c in enumerate(["Not sure anything will change after this.", "Good reporting, as always.",
+                               "Why does nobody ask the obvious question about the summit?"])) + "</ol>"
+    page = _page(_article("en") + "<h3>3 responses</h3>" + comments)
+    assert [b.reason for b in chrome_blocks(lxml_html.fromstring(page))] == ["heading of removed block", "record list"]
+    left = _text_after_pruning(page)
+    assert all(p in left for p in paragraphs) and "summit" not in left and "responses" not in left
+
+
+def test_a_list_of_steps_inside_the_text_is_kept() -> None:
+    """Items sharing a label ("Step") inside the article's text are content: the label alone is weak evidence."""
+    title, paragraphs = ARTICLES["en"]
+    steps = "<ol>" + "".join(f"<li><b>Step</b> <span>{k + 1}</span><p>{p}</p></li>" for k, p in enumerate(
+        ["Register with the association by Friday.", "Collect the signature sheets from the office.",
+         "Return the sheets before the rally."])) + "</ol>"
+    page = _page(f"<div><h1>{title}</h1><p>{paragraphs[0]}</p>{steps}<p>{paragraphs[1]}</p></div>")
+    assert chrome_blocks(lxml_html.fromstring(page)) == []
+
+
 def test_repeated_paragraph_wrappers_are_not_records() -> None:
     """Some sites wrap each paragraph in its own block: the same shape repeated, but no controls, no links."""
     title, paragraphs = ARTICLES["en"]
