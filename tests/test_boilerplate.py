@@ -14,21 +14,9 @@ from bench.extraction_quality import token_pr
 from bench.pages import heavy_page
 from newswatch.boilerplate import chrome_blocks, prune_chrome
 from newswatch.extract import PRIMARY, extract_page
+from tests.test_extract import ARTICLES
 
 WHEN = datetime(2026, 11, 3, 8, tzinfo=timezone.utc)
-
-ARTICLES = {
-    "en": ("Abductees' families rally in Tokyo, urge swift return",
-           ["Families of Japanese citizens abducted by North Korea held a rally in central Tokyo on Monday, "
-            "urging the government to bring every victim home without delay.",
-            "About 800 people attended, and the head of the families' association said time was running out."]),
-    "ja": ("拉致被害者家族会が都内で集会、早期帰国を訴え",
-           ["北朝鮮による拉致被害者の家族会は３日、東京都内で集会を開き、全ての被害者の早期帰国を政府に求めた。",
-            "集会には約８００人が参加し、家族会の代表は「時間がない」と述べた。"]),
-    "ko": ("납북자 가족회, 서울서 집회…조속한 송환 촉구",
-           ["납북자 가족회는 3일 서울 도심에서 집회를 열고 정부에 조속한 송환 노력을 촉구했다.",
-            "집회에는 약 800명이 참석했으며 가족회 대표는 시간이 없다고 말했다."]),
-}
 
 # Other stories, with the words alert rules look for, about other events.
 TEASERS = {
