@@ -46,7 +46,8 @@ ITEM_SHARE = 0.7  # …holding at least this share of its container's text
 CARD_MAX = 400  # a teaser card is at most this long
 RECORD_MAX = 1000  # so is one record (a comment)
 LINK_SHARE = 0.5  # a card without a linked heading: at least this share of its text in links
-PROSE_MIN = 80  # an element of at least this much text, mostly not links, is prose
+PROSE_MIN = 80  # an element of at least this much text, mostly not links, is prose…
+PARAGRAPH_MIN = 25  # …and so is a paragraph of at least this much
 BOX_MAX = 150  # a control box has at most this much text besides its controls
 LABEL_MAX = 40  # a heading or container left with at most this much text is a label
 LABEL_SHORT = 20  # a label shared by every record ("Reply") is at most this long
@@ -57,6 +58,7 @@ _CONTROLS = frozenset({"button", "input", "select", "textarea", "form"})
 _TABLE = frozenset({"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col"})
 _KEPT = frozenset({"html", "body", "main", "article"})  # never removed as a whole
 _INLINE = frozenset({"a", "b", "strong", "em", "i", "u", "small", "label", "font", "time", "cite", "q"})
+_PARAGRAPHS = frozenset({"p", "blockquote"})
 _PROSE_TAGS = frozenset({"p", "li", "dd", "dt", "blockquote", "figcaption", "pre", "td", "th", *_HEADINGS})
 
 
@@ -120,7 +122,8 @@ def _tag(el: etree._Element) -> str:
 
 
 def _is_prose(s: _Stat) -> bool:
-    return s.text >= PROSE_MIN and s.links < 0.5 * s.text
+    """Mostly unlinked text, long enough; a paragraph may be shorter (in Japanese or Korean it often is)."""
+    return s.links < 0.5 * s.text and (s.text >= PROSE_MIN or s.tag in _PARAGRAPHS and s.text >= PARAGRAPH_MIN)
 
 
 def _followed_by_prose(el: etree._Element, stats: dict[etree._Element, _Stat]) -> bool:
