@@ -1,6 +1,7 @@
 """Main-text extraction with trafilatura, with a fallback to the feed's text.
 
-Pages are decoded before they get here, by ``newswatch.charset``.
+Pages are decoded before they get here, by ``newswatch.charset``; their chrome
+is removed by structure (``newswatch.boilerplate``) before trafilatura runs.
 """
 
 from __future__ import annotations
