@@ -1,6 +1,7 @@
 """Main-text extraction with trafilatura, with a fallback to the feed's text.
 
-Pages are decoded before they get here, by ``newswatch.charset``.
+Pages are decoded before they get here, by ``newswatch.charset``; their chrome
+is removed by structure (``newswatch.boilerplate``) before trafilatura runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from newswatch.boilerplate import prune_chrome
 from newswatch.textcheck import TextCheck, check_text
 from newswatch.textnorm import detect_language, substantial
 
@@ -55,23 +57,27 @@ def _parse_date(value: str | None) -> datetime | None:
 
 #: The first extractor, then those tried in order when its text fails the check.
 #: favor_precision and tables kept: the best of trafilatura's settings on the
-#: article-extraction benchmark (README, "Extraction quality").
+#: article-extraction benchmark (README, "Extraction quality"). All run on the
+#: page without its chrome (``newswatch.boilerplate``) but the last, which runs
+#: on the whole page: a net for a page whose article itself looked like chrome.
 PRIMARY = "trafilatura"
-FALLBACKS = ("trafilatura-recall", "trafilatura-baseline")
+FALLBACKS = ("trafilatura-recall", "trafilatura-baseline", "trafilatura-whole")
 _OPTIONS = {
     "trafilatura": {"favor_precision": True},
+    "trafilatura-whole": {"favor_precision": True},
     "trafilatura-default": {},
     "trafilatura-recall": {"favor_recall": True},
 }
 
 
-def _candidate(html: str, url: str, method: str, fast: bool) -> str | None:
+def _candidate(page: object, url: str, method: str, fast: bool) -> str | None:
+    """One extractor's text of *page* (markup, or a parsed tree that is left unchanged)."""
     import trafilatura
 
     if method == "trafilatura-baseline":
-        _, text, _ = trafilatura.baseline(html)
+        _, text, _ = trafilatura.baseline(page)
     else:
-        text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True, fast=fast,
+        text = trafilatura.extract(page, url=url, include_comments=False, include_tables=True, fast=fast,
                                    with_metadata=False, **_OPTIONS[method])
     return (text or "").strip() or None
 
@@ -104,26 +110,34 @@ def keep_best(candidates: Iterable[tuple[str, str | None]], headline: str | None
 
 
 def extract_page(html: str, url: str, *, headline: str | None = None, summary: str | None = None,
-                 fast: bool = False, fallbacks: tuple[str, ...] = FALLBACKS) -> Extracted:
+                 fast: bool = False, fallbacks: tuple[str, ...] = FALLBACKS, prune: bool = True) -> Extracted:
     """The main text and metadata of one page, checked against its headline and the feed's summary.
 
-    trafilatura runs first (favor_precision, tables kept). Its text is checked
-    (``newswatch.textcheck.check_text``) against *headline* (the feed entry's
-    title, else the page's own) and *summary*; when it fails, the *fallbacks* are
-    tried in order and the first that passes is kept; when none passes, the best
-    by the check's score (the first extractor on a tie). ``fallback_reason``
-    says why the first text was not kept, or that no candidate passed.
+    The page is parsed once and its chrome removed (``newswatch.boilerplate``;
+    *prune* False keeps it). trafilatura runs first (favor_precision, tables
+    kept). Its text is checked (``newswatch.textcheck.check_text``) against
+    *headline* (the feed entry's title, else the page's own) and *summary*;
+    when it fails, the *fallbacks* are tried in order and the first that
+    passes is kept; when none passes, the best by the check's score (the first
+    extractor on a tie). ``fallback_reason`` says why the first text was not
+    kept, or that no candidate passed. "trafilatura-whole" runs on the page
+    with its chrome, and only when something was removed.
     """
     import trafilatura  # imported on first use (0.4 s): a cycle with nothing new never needs it
+    from trafilatura.utils import load_html
 
     try:
+        tree = load_html(html)  # parsed once, pruned here; each extractor works on its own copy
+        removed = prune_chrome(tree) if tree is not None and prune else []
+        page = tree if tree is not None else html
         doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=fast,
+            page, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=fast,
             **_OPTIONS[PRIMARY],
         )
         headline = headline or (doc.title if doc is not None else None)
         first = (doc.text if doc is not None else None) or ""
-        others = ((m, _candidate(html, url, m, fast)) for m in fallbacks)  # run only when needed
+        others = ((m, _candidate(html if m == "trafilatura-whole" else page, url, m, fast))
+                  for m in fallbacks if removed or m != "trafilatura-whole")  # run only when needed
         method, text, reason = keep_best(itertools.chain([(PRIMARY, first)], others), headline, summary)
         if reason:
             log.debug("%s: %s text failed the check (%s); kept %s", url, PRIMARY, reason, method)

@@ -78,7 +78,7 @@ def _headline_like(line: str) -> bool:
 @dataclass(frozen=True)
 class TextCheck:
     ok: bool
-    reason: str | None  # why it fails: no text, teaser list, unrelated to the headline
+    reason: str | None  # why it fails: no text, headline only, teaser list, unrelated to the headline
     related: float | None  # the better of headline and summary coverage (None: nothing to relate to)
     headline_lines: float  # share of lines that read like headlines
     lines: int
@@ -93,7 +93,8 @@ class TextCheck:
 def check_text(text: str | None, headline: str | None = None, summary: str | None = None) -> TextCheck:
     """Whether *text* reads as the article that *headline* and the feed's *summary* announce.
 
-    Fails as "teaser list" when the text is list-shaped (at least four lines, 40%
+    Fails as "headline only" when every key token of *text* is in *headline*
+    (a page whose body was lost); as "teaser list" when the text is list-shaped (at least four lines, 40%
     of them list items or short and without a sentence's end) and less than
     twice ``MIN_RELATED`` of the headline's or summary's key tokens are in it;
     as "unrelated to the headline" when less than ``MIN_RELATED`` (a fifth) are.
@@ -104,6 +105,8 @@ def check_text(text: str | None, headline: str | None = None, summary: str | Non
         return TextCheck(False, "no text", None, 0.0, 0)
     share = sum(map(_headline_like, lines)) / len(lines)
     keys = key_tokens(text or "")
+    if headline and keys and keys <= key_tokens(headline):
+        return TextCheck(False, "headline only", 1.0, share, len(lines))
     found = [c for c in (coverage(headline, keys), coverage(summary, keys)) if c is not None]
     related = max(found) if found else None
     list_shaped = len(lines) >= TEASER_LINES and share >= TEASER_SHARE

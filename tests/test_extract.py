@@ -89,6 +89,14 @@ def test_a_reprint_notice_alone_is_unrelated_to_the_headline() -> None:
     assert check_text("", ARTICLES["en"][0]).reason == "no text"
 
 
+def test_a_headline_alone_fails_as_headline_only() -> None:
+    title, paragraphs = ARTICLES["en"]
+    assert check_text(title, title).reason == "headline only"
+    assert check_text(f"{title}\n{title.upper()}", title, paragraphs[0]).reason == "headline only"
+    assert check_text(f"{title}\n{paragraphs[1]}", title).ok
+    assert check_text(title).ok  # nothing to compare with
+
+
 def test_the_check_ignores_case_and_width() -> None:
     title, paragraphs = ARTICLES["en"]
     shouted = "\n".join(paragraphs).upper()
@@ -129,16 +137,16 @@ def test_keep_best_keeps_the_first_when_nothing_passes() -> None:
 
 @pytest.mark.parametrize("lang", ["ja", "ko"])
 def test_a_short_cjk_article_in_english_chrome_is_not_replaced_by_teasers(lang: str) -> None:
-    """On heavy pages with neutral class names, trafilatura alone sometimes keeps a block of
-    chrome instead of a short Japanese or Korean article; the check catches it and a
-    fallback finds the article."""
+    """On heavy pages with neutral class names and their chrome left in, trafilatura alone
+    sometimes keeps a block of chrome instead of a short Japanese or Korean article; the
+    check catches it and a fallback finds the article."""
     title, paragraphs = ARTICLES[lang]
     body = "\n".join(paragraphs)
     first_failed = 0
     for seed in range(40):
         html = heavy_page(title, paragraphs, WHEN, lang, seed=seed, chrome_language="en")
-        alone = extract_page(html, "https://news.example/a.html", fallbacks=())
-        page = extract_page(html, "https://news.example/a.html", headline=title)
+        alone = extract_page(html, "https://news.example/a.html", fallbacks=(), prune=False)
+        page = extract_page(html, "https://news.example/a.html", headline=title, prune=False)
         assert token_pr(page.text, body)[1] >= 0.9, (seed, page.method_note, page.text[:300])
         if token_pr(alone.text, body)[1] < 0.5:
             first_failed += 1
