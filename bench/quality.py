@@ -16,9 +16,9 @@ held-out part that nothing is tuned on:
    chrome around half the Japanese and Korean pages, the page's own language
    around the rest). From the warehouse it scores, per language:
    relevance and each rule (an article counts as alerted when its story has
-   that rule's alert), story grouping (pairwise over the copies of relevant
-   stories: precision, recall, F1, and merges of two different articles
-   about one event), and extraction (token precision of the extracted text
+   that rule's alert), story grouping (pairwise over the texts that went
+   into stories: precision, recall, F1, and merges of two different
+   articles about one event), and extraction (token precision of the extracted text
    against the article's headline and body, recall against its body).
 
 With ``--kcna PATH`` (a clone of stiles/north-korea-news) it adds each
@@ -225,13 +225,14 @@ def pipeline_scores(rows: list[dict], result: dict) -> dict[str, dict]:
             for rule in rules:
                 checks[rule].add(rule in a["rules"], r[rule])
         figures: dict = {c: _figures(s) for c, s in checks.items()}
-        # Story grouping: every pair of relevant-labelled texts; a pair is a copy pair when it shares a group.
+        # Story grouping: every pair of texts that both went into stories (judged relevant), so that a
+        # relevance miss is not counted twice; a pair is a copy pair when it shares a group.
         pairs = Score()
         event_merges = 0
-        grouped = [r for r in mine if r["relevant"]]
+        grouped = [r for r in mine if arts[r["id"]]["story"] is not None]
         for a, b in combinations(grouped, 2):
             sa, sb = arts[a["id"]]["story"], arts[b["id"]]["story"]
-            merged = sa is not None and sa == sb
+            merged = sa == sb
             same = a["group"] == b["group"]
             pairs.add(merged, same)
             if merged and not same and a["event"] and a["event"] == b["event"]:
