@@ -263,19 +263,22 @@ def cmd_extract(args: argparse.Namespace) -> int:
             failed += 1
             continue
         html, _encoding = decode_html(body)
-        page = extract_page(html, path.resolve().as_uri(), headline=args.headline, summary=args.summary)
+        page = extract_page(html, path.resolve().as_uri(), headline=args.headline, summary=args.summary, explain=True)
         if page.error or not page.text:
             print(f"newswatch: {name}: {page.error or 'no main text found'}", file=sys.stderr)
             failed += 1
         record = {"file": name, "title": page.title, "date": page.date.isoformat() if page.date else None,
                   "language": page.language, "method": page.method, "fallback_reason": page.fallback_reason,
-                  "text": page.text, "error": page.error}
+                  "text": page.text, "error": page.error, "removed": list(page.removed)}
         if args.json:
             print(json.dumps(record, ensure_ascii=False))
         elif page.text:
             print(f"== {name}")
             for key in ("title", "date", "language", "method", "fallback_reason"):
                 print(f"{key.replace('_', ' ') + ':':<17}{record[key] if record[key] is not None else '-'}")
+            print(f"{'chrome removed:':<17}{len(page.removed)} block(s)")
+            for line in page.removed:
+                print(f"  - {line}")
             print()
             print(page.text)
             print()
@@ -558,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--summary", help="the feed entry's summary to check the text against")
     ext.add_argument("--json", action="store_true",
                      help="one JSON object per page (JSONL): file, title, date, language, method, "
-                          "fallback_reason, text, error")
+                          "fallback_reason, text, error, removed (the blocks of chrome taken out first)")
     ext.set_defaults(func=cmd_extract)
 
     rules = sub.add_parser("rules", help="list the alert rules, or replay them over the archive",

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from newswatch.boilerplate import prune_chrome
+from newswatch.boilerplate import Chrome, prune_chrome
 from newswatch.textcheck import TextCheck, check_text
 from newswatch.textnorm import detect_language, substantial
 
@@ -34,6 +34,7 @@ class Extracted:
     method: str | None  # the extractor whose text was kept: trafilatura, trafilatura-recall, …
     error: str | None = None
     fallback_reason: str | None = None  # why the first extractor's text was not kept (or kept anyway)
+    removed: tuple[str, ...] = ()  # with explain=True: each block of chrome removed, why, and how it began
 
     @property
     def method_note(self) -> str | None:
@@ -110,7 +111,8 @@ def keep_best(candidates: Iterable[tuple[str, str | None]], headline: str | None
 
 
 def extract_page(html: str, url: str, *, headline: str | None = None, summary: str | None = None,
-                 fast: bool = False, fallbacks: tuple[str, ...] = FALLBACKS, prune: bool = True) -> Extracted:
+                 fast: bool = False, fallbacks: tuple[str, ...] = FALLBACKS, prune: bool = True,
+                 explain: bool = False) -> Extracted:
     """The main text and metadata of one page, checked against its headline and the feed's summary.
 
     The page is parsed once and its chrome removed (``newswatch.boilerplate``;
@@ -156,7 +158,14 @@ def extract_page(html: str, url: str, *, headline: str | None = None, summary: s
         text=text, title=doc.title if doc is not None else None, author=doc.author if doc is not None else None,
         date=_parse_date(doc.date) if doc is not None else None, site_name=doc.sitename if doc is not None else None,
         language=language, method=method if text else None, fallback_reason=reason if text else None,
+        removed=tuple(_describe(block) for block in removed) if explain else (),
     )
+
+
+def _describe(block: Chrome) -> str:
+    """"teaser rail: G7 leaders meet in …": a removed block, for people reading what was kept."""
+    words = " ".join(" ".join(block.element.itertext()).split())
+    return f"{block.reason}: {words[:70] + '…' if len(words) > 70 else words or '(no text)'}"
 
 
 def choose_text(page: Extracted | None, feed_text: str | None) -> tuple[str | None, str | None]:

@@ -241,3 +241,15 @@ def test_cli_extract_json_and_bad_files(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(records) == 1 and records[0]["file"] == str(good)
     assert paragraphs[1] in records[0]["text"] and records[0]["language"] == "ja"
     assert records[0]["method"] == PRIMARY and records[0]["fallback_reason"] is None
+
+
+def test_cli_extract_lists_the_chrome_it_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    title, paragraphs = ARTICLES["ja"]
+    page = tmp_path / "heavy.html"
+    page.write_text(heavy_page(title, paragraphs, WHEN, "ja", seed=3, chrome_language="en"), encoding="utf-8")
+    assert main(["extract", "--json", str(page)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["removed"] and any(r.startswith("teaser rail: ") for r in record["removed"])
+    assert paragraphs[0] in record["text"]
+    assert main(["extract", str(page)]) == 0
+    assert f"chrome removed:  {len(record['removed'])} block(s)" in capsys.readouterr().out
