@@ -429,15 +429,20 @@ class Rule:
             c_ok, _ = self._eval(node["not"], text, cache)
             return (not c_ok), []
         if "near" in node:
-            a_name, b_name = node["near"]
+            names = node["near"]
             words, chars = int(node.get("words", 10)), int(node.get("chars", 20))
             sentence, ordered = bool(node.get("sentence", False)), bool(node.get("ordered", False))
-            a_hits = self._hits(a_name, text, cache)
-            b_hits = self._hits(b_name, text, cache) if a_hits else []
+            a_hits = self._hits(names[0], text, cache)
+            b_hits = self._hits(names[1], text, cache) if a_hits else []
             pairs = [(a, b) for a in a_hits for b in b_hits if _near(a, b, text, words, chars, sentence, ordered)]
-            hits = []
-            for a, b in pairs:
-                hits += [a, b]
+            if len(names) == 3 and pairs:
+                # The second group's hit is the hinge: near the first (as above) and near the third
+                # (within words2/chars2): one meeting, between the leader and his guest.
+                words2, chars2 = int(node.get("words2", words)), int(node.get("chars2", chars))
+                c_hits = self._hits(names[2], text, cache)
+                third = {b: [c for c in c_hits if _near(b, c, text, words2, chars2, sentence)] for _, b in pairs}
+                pairs = [(a, b, *third[b][:1]) for a, b in pairs if third[b]]
+            hits = [h for pair in pairs for h in pair]
             return bool(pairs), hits
         raise RuleError(f"rule {self.id}: unknown expression {node!r}")
 
@@ -527,14 +532,15 @@ def _compile_group(name: str, spec: Any, rule_id: str) -> TermGroup:
 
 
 def _check_expr(node: Any, groups: dict[str, Any], rule_id: str) -> None:
-    if not isinstance(node, dict) or len(node.keys() - {"words", "chars", "sentence", "ordered"}) != 1:
+    if not isinstance(node, dict) or len(node.keys() - {"words", "chars", "sentence", "ordered", "words2", "chars2"}) != 1:
         raise RuleError(f"rule {rule_id}: each expression needs exactly one of terms/any/all/not/near: {node!r}")
     if "terms" in node:
         if node["terms"] not in groups:
             raise RuleError(f"rule {rule_id}: unknown term group {node['terms']!r}")
     elif "near" in node:
-        if not (isinstance(node["near"], list) and len(node["near"]) == 2 and all(g in groups for g in node["near"])):
-            raise RuleError(f"rule {rule_id}: near takes two known term groups: {node['near']!r}")
+        if not (isinstance(node["near"], list) and len(node["near"]) in (2, 3)
+                and all(g in groups for g in node["near"])):
+            raise RuleError(f"rule {rule_id}: near takes two or three known term groups: {node['near']!r}")
     elif "not" in node:
         _check_expr(node["not"], groups, rule_id)
     elif "any" in node or "all" in node:

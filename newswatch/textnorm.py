@@ -75,8 +75,14 @@ def substantial(text: str | None, *, min_latin: int = 400, min_cjk: int = 150) -
     return len(stripped) >= limit
 
 
-#: Where one sentence ends and the next may begin (the end of a line always ends one).
-SENTENCE_BREAK = re.compile(r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]")
+#: Where one sentence ends and the next may begin (the end of a line always ends one). A full
+#: stop after an initial or a common abbreviation ("U.S.", "Mr.", "Sept.") ends nothing.
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "No", "Gen", "Lt", "Col", "Sgt", "Rep", "Sen", "Gov", "Prof",
+                  "Jr", "Sr", "vs", "Jan", "Feb", "Mar", "Apr", "Aug", "Sept", "Sep", "Oct", "Nov", "Dec")
+SENTENCE_BREAK = re.compile(
+    r"(?<!\.[A-Z])(?<!\b[A-Z])" + "".join(rf"(?<!\b{a})" for a in _ABBREVIATIONS)
+    + r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]"
+)
 _ENDS_SENTENCE = re.compile(r"(?:[.!?。！？…]|-0-)[\s\"'”’」』)）]*$|[\"'”’]$")
 _LIST_MARK = re.compile(r"^\s*(?:[-–—•·*]|\d{1,2}[.)])\s+")
 

@@ -103,7 +103,7 @@ def test_a_rule_version_changes_with_its_definition() -> None:
 
 @pytest.mark.parametrize("broken, message", [
     ({**BASE, "match": {"terms": "nope"}}, "unknown term group"),
-    ({**BASE, "match": {"near": ["a"]}}, "near takes two"),
+    ({**BASE, "match": {"near": ["a"]}}, "near takes two or three"),
     ({**BASE, "match": {"all": [{"terms": "a"}], "any": []}}, "exactly one"),
     ({**BASE, "id": "Bad Id"}, "must be lowercase"),
     ({k: v for k, v in BASE.items() if k != "match"}, "missing 'match'"),

@@ -163,3 +163,27 @@ def test_term_guards_and_only_with_are_checked() -> None:
     })
     assert rule.match(None, "3日朝") is None and rule.match(None, "日朝") is not None
     assert rule.match(None, "Kim said") is None and rule.match(None, "Kim Jong Un came. Kim said") is not None
+
+
+@pytest.mark.parametrize("text", [
+    "Kim Jong Un met soldiers at a frontline unit on Monday. In Tokyo, the prime minister met reporters.",
+    "North Korean leader Kim Jong Un held talks with party cadres. Separately, President Trump met business leaders.",
+])
+def test_the_leader_and_the_guest_must_share_one_meeting(text: str) -> None:
+    assert not fires("summit", text), RULES["summit"].match(None, text)
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
+    assert fires("summit", "The U.S. president still remembers the meetings he had with our head of state.")
+    assert fires("summit", "Mr. Takaichi? No: Prime Minister Takaichi said she would meet Kim Jong Un.")
+
+
+def test_near_takes_two_or_three_groups() -> None:
+    from monitors.engine import RuleError
+
+    rule = parse_rule({"id": "h", "terms": {"a": ["alpha"], "b": ["beta"], "c": ["gamma"]},
+                       "match": {"near": ["a", "b", "c"], "words": 2, "words2": 1}})
+    assert rule.match(None, "alpha x beta gamma") is not None
+    assert rule.match(None, "alpha x beta y z gamma") is None  # beta is not near gamma
+    with pytest.raises(RuleError, match="two or three"):
+        parse_rule({"id": "h", "terms": {"a": ["alpha"]}, "match": {"near": ["a"]}})
