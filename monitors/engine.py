@@ -25,13 +25,12 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from newswatch.textnorm import CJK_CHARS, SENTENCE_BREAK, kana_fold
+from newswatch.textnorm import CJK_CHAR, SENTENCE_BREAK, kana_fold
 
 RULES_DIR = Path(__file__).with_name("rules")
 LANGUAGES = ("en", "ja", "ko")
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
 
-_CJK = re.compile(f"[{CJK_CHARS}]")
 
 
 class RuleError(ValueError):
@@ -130,7 +129,7 @@ def prepare(text: str) -> str:
 
 
 def _is_cjk(term: str) -> bool:
-    return bool(_CJK.search(term))
+    return bool(CJK_CHAR.search(term))
 
 
 _WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")

@@ -46,11 +46,14 @@ class Topic:
     rules: tuple[Rule, ...] = ()
     excludes: TermGroup | None = None
 
+    def _folded(self, prepared: str) -> str:
+        """*prepared* folded as the rules fold it, excluded names blanked."""
+        folded = fold_text(prepared)
+        return self.excludes.blank(folded) if self.excludes is not None else folded
+
     def count(self, text: str) -> dict[str, Counter]:
         """Distinct mentions of each group's terms in *text*, by term."""
-        folded = fold_text(prepare(text))
-        if self.excludes is not None:
-            folded = self.excludes.blank(folded)
+        folded = self._folded(prepare(text))
         return {g: Counter(term.label for _, _, term in group.matches(folded)) for g, group in self.groups.items()}
 
     def from_north(self, text: str) -> bool:
@@ -67,12 +70,10 @@ class Topic:
         prepared = prepare(text)
         start, previous = 0, (False, False)
         for end in [m.end() for m in SENTENCE_BREAK.finditer(prepared)] + [len(prepared)]:
-            folded = fold_text(prepared[start:end])
+            folded = self._folded(prepared[start:end])
             start = end
             if not folded.strip():
                 continue  # the blank line between paragraphs
-            if self.excludes is not None:
-                folded = self.excludes.blank(folded)
             here = (bool(self.groups["dprk"].matches(folded)), bool(self.groups["japan"].matches(folded)))
             if (here[0] or previous[0]) and (here[1] or previous[1]) and any(here):
                 return True

@@ -29,7 +29,6 @@ and shorter texts are grouped only when their normalised texts are equal.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np

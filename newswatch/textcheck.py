@@ -22,12 +22,11 @@ import re
 from dataclasses import dataclass
 
 from monitors.engine import fold_text
-from newswatch.textnorm import CJK_CHARS, is_list_item, is_prose_line
+from newswatch.textnorm import CJK_CHAR, CJK_CHARS, is_list_item, is_prose_line
 
 _TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W{CJK_CHARS}_]+", re.UNICODE)
 _KEY = re.compile(f"[{CJK_CHARS}]+|[^\\W{CJK_CHARS}_]+", re.UNICODE)
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
-_CJK_START = re.compile(f"[{CJK_CHARS}]")
 
 #: Short function words that relate any two English texts.
 _STOP = frozenset("""the and for with that this from are was were has have had its his her their our you your
@@ -55,7 +54,7 @@ def key_tokens(text: str) -> set[str]:
     addresses left out (a notice's link can spell out the headline)."""
     keys: set[str] = set()
     for run in _KEY.findall(_fold(_URL.sub(" ", text))):
-        if _CJK_START.match(run):
+        if CJK_CHAR.match(run):
             keys.update([run] if len(run) == 1 else (run[i:i + 2] for i in range(len(run) - 1)))
         elif len(run) >= 3 and run not in _STOP and not run.isdigit():
             keys.add(run)

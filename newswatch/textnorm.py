@@ -14,7 +14,8 @@ import unicodedata
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 #: Kana, CJK ideographs and Hangul: the scripts written without spaces between words.
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
-_CJK = re.compile(f"[{CJK_CHARS}]")
+#: One character of those scripts.
+CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -47,7 +48,7 @@ def detect_language(text: str) -> str | None:
     sample = text[:5000]
     kana = len(_KANA.findall(sample))
     hangul = len(_HANGUL.findall(sample))
-    cjk = len(_CJK.findall(sample))
+    cjk = len(CJK_CHAR.findall(sample))
     latin = len(_LATIN_WORD.findall(sample))
     if hangul >= 20 and hangul >= kana:
         return "ko"
@@ -63,7 +64,7 @@ def cjk_ratio(text: str) -> float:
     sample = _SPACE.sub("", text[:5000])
     if not sample:
         return 0.0
-    return len(_CJK.findall(sample)) / len(sample)
+    return len(CJK_CHAR.findall(sample)) / len(sample)
 
 
 def substantial(text: str | None, *, min_latin: int = 400, min_cjk: int = 150) -> bool:
