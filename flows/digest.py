@@ -13,16 +13,16 @@ from newswatch import settings
 
 
 @task(name="deliver-digest", cache_policy=NO_CACHE)
-def deliver(db: str, outbox: str) -> digests.DigestResult:
-    return digests.deliver_digest(Path(db), Path(outbox), digests.smtp_from_env(), digests.apprise_urls())
+def deliver(db: str, outbox: str, timezone: str) -> digests.DigestResult:
+    return digests.deliver_digest(Path(db), Path(outbox), digests.smtp_from_env(), digests.apprise_urls(), tz=timezone)
 
 
 @flow(name="digest", description="Send the undelivered alerts as one digest: e-mail, outbox files, chat.")
-def digest(db: str | None = None, outbox: str | None = None) -> dict:
+def digest(db: str | None = None, outbox: str | None = None, timezone: str | None = None) -> dict:
     logger = get_run_logger()
     db_file = str(settings.db_path(db))
     outbox_dir = str(settings.outbox_path(outbox))
-    result = deliver(db_file, outbox_dir)
+    result = deliver(db_file, outbox_dir, settings.timezone_name(timezone))
     if result.status == "empty":
         logger.info("No undelivered alerts and no feed in trouble: nothing to send")
     elif result.status == "failed":
@@ -31,4 +31,5 @@ def digest(db: str | None = None, outbox: str | None = None) -> dict:
         logger.info("Digest %s: %d alerts via %s", result.digest_id, result.alerts, ", ".join(result.channels))
         create_markdown_artifact(key="digest", markdown=result.markdown or "", description="The latest digest")
     return {"digest_id": result.digest_id, "alerts": result.alerts, "status": result.status,
-            "channels": list(result.channels), "error": result.error, "files": [str(f) for f in result.files]}
+            "channels": list(result.channels), "error": result.error, "files": [str(f) for f in result.files],
+            "subject": result.subject}

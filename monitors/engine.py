@@ -401,6 +401,7 @@ class Rule:
     path: Path | None = None
     people: People = field(default_factory=lambda: People((), frozenset(), None))
     only_with: dict[str, str] = field(default_factory=dict)  # group → group that must also be found
+    name: str = ""  # a short name for people ("Summit"); the file's `name`, else made from the id
 
     # Expressions evaluate to (truth, hits that made them true).
     def _eval(self, node: dict[str, Any], text: _Text, cache: dict[str, list[Hit]]) -> tuple[bool, list[Hit]]:
@@ -570,9 +571,12 @@ def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
     if not set(scope) <= {"title", "body"}:
         raise RuleError(f"rule {rule_id}: scope may only name title and body")
     people = People.of(data.get("people"), rule_id)
+    name = data.get("name", rule_id.replace("_", " ").replace("-", " ").capitalize())
+    if not isinstance(name, str) or not name.strip():
+        raise RuleError(f"rule {rule_id}: name must be a non-empty string")
     version = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
     return Rule(rule_id, data.get("description", ""), data.get("severity", "normal"), scope, version,
-                groups, excludes, expr, path, people, only_with)
+                groups, excludes, expr, path, people, only_with, " ".join(name.split()))
 
 
 def load_rule_file(path: Path) -> Rule:

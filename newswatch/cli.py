@@ -102,23 +102,42 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from newswatch import digest as digests
 
     try:
-        digests.smtp_from_env()  # a configuration mistake is an error message, before anything runs
+        tz = settings.timezone_name(args.timezone)
+        if not args.preview:
+            digests.smtp_from_env()  # a configuration mistake is an error message, before anything runs
     except ValueError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
     db, outbox = settings.db_path(args.db), settings.outbox_path(args.outbox)
+    if args.preview:
+        if not db.is_file():
+            print(f"newswatch: no warehouse at {db}", file=sys.stderr)
+            return 1
+        preview = digests.preview_digest(db, outbox, tz)
+        if preview.status == "empty":
+            print("No undelivered alerts and no feed in trouble: the next digest would be empty.")
+            return 0
+        print(f"Preview of the next digest (nothing marked delivered): {preview.subject}")
+        for path in preview.files:
+            print(f"  {path}")
+        return 0
     if not os.environ.get("PREFECT_API_URL"):
         print("Starting Prefect's embedded server…", file=sys.stderr, flush=True)
     from flows.digest import digest
 
-    result = digest(db=str(db), outbox=str(outbox))
+    result = digest(db=str(db), outbox=str(outbox), timezone=tz)
     if result["status"] == "empty":
         print("No undelivered alerts and no feed in trouble: nothing sent.")
         return 0
     if result["status"] == "failed":
         print(f"Digest not delivered; its {result['alerts']} alerts stay pending: {result['error']}", file=sys.stderr)
+        if result["files"]:
+            print("Written to the outbox, marked not sent:", file=sys.stderr)
+        for path in result["files"]:
+            print(f"  {path}", file=sys.stderr)
         return 1
-    print(f"Digest {result['digest_id']}: {result['alerts']} alerts delivered via {', '.join(result['channels'])}")
+    print(f"Digest {result['digest_id']}: {result['subject']}; {result['alerts']} alerts delivered via "
+          f"{', '.join(result['channels'])}")
     for path in result["files"]:
         print(f"  {path}")
     return 0
@@ -497,7 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how often the monitor cycle runs (default 900: every 15 minutes)")
     srv.add_argument("--digest-cron", default="0 8 * * *", metavar="CRON",
                      help="when the digest goes out (default '0 8 * * *')")
-    srv.add_argument("--timezone", default="Asia/Tokyo", help="time zone of --digest-cron (default Asia/Tokyo)")
+    srv.add_argument("--timezone", default=None, metavar="ZONE",
+                     help="time zone of --digest-cron and of the digest's times (env NEWSWATCH_TIMEZONE; "
+                          f"default {settings.DEFAULT_TIMEZONE})")
     srv.add_argument("--port", type=int, default=None, help="port of the Prefect server it starts (default: a free one)")
     srv.set_defaults(func=cmd_serve)
 
@@ -506,6 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Markdown files in the outbox, by e-mail when NEWSWATCH_SMTP_HOST is set, "
                                      "and as a chat summary when NEWSWATCH_APPRISE_URLS is set.")
     common(dig, feeds=False, outbox=True)
+    dig.add_argument("--timezone", metavar="ZONE",
+                     help="time zone of the times shown (env NEWSWATCH_TIMEZONE; default "
+                          f"{settings.DEFAULT_TIMEZONE}, the digest schedule's)")
+    dig.add_argument("--preview", action="store_true",
+                     help="write what the next digest would send to preview/ in the outbox; send nothing, "
+                          "mark nothing delivered")
     dig.set_defaults(func=cmd_digest)
 
     feeds_cmd = sub.add_parser("feeds", help="list each feed's health and next poll",

@@ -1,4 +1,4 @@
-"""Digests: undelivered alerts, grouped by rule then story, as text, HTML and Markdown.
+"""Digests: undelivered alerts, one entry per story, as text, HTML and Markdown.
 
 Delivery is exactly-once from the user's point of view:
 
@@ -8,9 +8,15 @@ Delivery is exactly-once from the user's point of view:
    (and a short chat summary through Apprise when configured).
 3. Only then are its alerts marked delivered.
 
-If the send fails, the digest is released and its alerts wait for the next
-one. If the process dies between 2 and 3, the next run finds the unsent
-digest and sends *it* again, same bodies, same Message-ID, never a new one.
+If the e-mail fails, the digest is released and its alerts wait for the next
+one; its files are still written to the outbox, named ``…-not-sent.*`` and
+saying so, and replaced by the next attempt (at most one such set exists, and
+a digest that goes out removes it). If the process dies between 2 and 3, the
+next run finds the unsent digest and sends *it* again, same bodies, same
+Message-ID, never a new one.
+
+``preview_digest`` renders what the next digest would send without fixing or
+marking anything.
 """
 
 from __future__ import annotations
@@ -19,17 +25,20 @@ import hashlib
 import html
 import logging
 import os
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from monitors.engine import MARK_CLOSE, MARK_OPEN, load_rules
+from monitors.engine import MARK_CLOSE, MARK_OPEN, RuleError, load_rules
 from newswatch import settings
+from newswatch.textnorm import CJK_CHAR, UNSPACED_CHARS, detect_language, ends_sentence
 from newswatch.urls import redact
 from warehouse import open_warehouse
 from warehouse.db import AlertStore
@@ -101,52 +110,298 @@ def apprise_urls(env: dict[str, str] | None = None) -> list[str]:
     return [u for u in env.get("NEWSWATCH_APPRISE_URLS", "").replace(",", " ").split() if u]
 
 
-# -- rendering ----------------------------------------------------------------------------
+# -- passages -----------------------------------------------------------------------------
+
+#: How much of the matched passage an entry shows, in units: a word of Latin script
+#: counts 2, a Japanese or Chinese character 1, a Korean syllable 1. That is about 30
+#: words of English, 60 characters of Japanese, or 60 syllables (15–20 words) of Korean.
+PASSAGE_UNITS = 60
+_LATIN_WORD_UNITS = 2
+#: A Japanese passage may start or end at a clause this many units inside its window.
+_CLAUSE_SLACK = 15
+
+_BREAKABLE_CHARS = UNSPACED_CHARS + "\u3000-\u303f\uff00-\uffef"  # scripts that break between any two characters
+_BREAKABLE = re.compile(f"[{_BREAKABLE_CHARS}]")
+_TOKEN = re.compile(f"{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}|\\s+|[{_BREAKABLE_CHARS}]"
+                    f"|[^\\s{_BREAKABLE_CHARS}{MARK_OPEN}{MARK_CLOSE}]+|.", re.S)
+_MARKED = re.compile(f"({MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE})")
+_OPENING = set("「『（〈《【〔［｛“‘(")  # never end a line after these
+_CLOSING = set("、。，．」』）〉》】〕］｝！？ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ”’)")  # never start one with these
+_CLAUSE_END = set("、。，」』！？")
+_WORD_RUN = re.compile(r"[^\W_]+")
 
 
-def _plain(snippet: str) -> str:
-    return snippet.replace(MARK_OPEN, "[").replace(MARK_CLOSE, "]")
+@dataclass(frozen=True)
+class _Atom:
+    """The smallest piece a passage is cut into: a word, or one character of unspaced script."""
+    start: int
+    end: int
+    units: int
+    marked: bool
 
 
-def _html_snippet(snippet: str) -> str:
-    return html.escape(snippet).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>")
+def _atoms(text: str) -> list[_Atom]:
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    groups: list[list[tuple[int, int, str]]] = []
+    prev: str | None = None
+    for start, end, tok in tokens:
+        if tok.isspace():
+            prev = None
+            continue
+        glued = prev is not None and not (
+            (_BREAKABLE.fullmatch(prev) or _BREAKABLE.fullmatch(tok) or _unspaced_mark(prev) or _unspaced_mark(tok))
+            and tok[0] not in _CLOSING and prev[-1] not in _OPENING
+        )
+        if glued:
+            groups[-1].append((start, end, tok))
+        else:
+            groups.append([(start, end, tok)])
+        prev = tok
+    atoms = []
+    for g in groups:
+        piece = text[g[0][0]:g[-1][1]]
+        cjk = len(CJK_CHAR.findall(piece))
+        words = len(_WORD_RUN.findall(CJK_CHAR.sub(" ", piece)))
+        atoms.append(_Atom(g[0][0], g[-1][1], max(1, cjk + _LATIN_WORD_UNITS * words), MARK_OPEN in piece))
+    return atoms
+
+
+def _unspaced_mark(tok: str) -> bool:
+    """A marked term in unspaced script: a line may break on either side of it."""
+    return tok.startswith(MARK_OPEN) and bool(_BREAKABLE.search(tok))
+
+
+def passage(snippet: str, units: int = PASSAGE_UNITS) -> str:
+    """The part of *snippet* (marked ⟦like this⟧) that an entry shows.
+
+    At most *units* (see PASSAGE_UNITS) around as many marked terms as fit;
+    cut between words in spaced scripts (English, Korean) and between
+    characters, at a clause where one is near, in Japanese; never inside a
+    marked term; "…" where text was left out. Adjacent marks become one.
+    """
+    text = " ".join(snippet.split()).replace(MARK_CLOSE + MARK_OPEN, "")
+    cut_start, cut_end = text.startswith("…"), text.endswith("…")
+    text = text.strip("…").strip()
+    atoms = _atoms(text)
+    if not atoms:
+        return text
+    lo, hi = 0, len(atoms)  # what may be shown
+    # The snippet was cut at a character: its first and last words may be partial.
+    if cut_start and not _BREAKABLE.match(text[atoms[0].start]) and not atoms[0].marked and hi - lo > 1:
+        lo += 1
+    if cut_end and not _BREAKABLE.match(text[atoms[-1].end - 1]) and not atoms[-1].marked and hi - lo > 1:
+        hi -= 1
+    marked = [i for i in range(lo, hi) if atoms[i].marked] or [lo]
+    # The run of marks that fits best: the most marks, the earliest.
+    best = (0, marked[0], marked[0])
+    for k, first in enumerate(marked):
+        used, last = 0, first
+        for i in marked[k:]:
+            used = sum(a.units for a in atoms[first:i + 1])
+            if used > units and i != first:
+                break
+            last = i
+        count = sum(1 for i in marked if first <= i <= last)
+        if count > best[0]:
+            best = (count, first, last)
+    _, a, b = best
+    used = sum(x.units for x in atoms[a:b + 1])
+    # Context: a third before, the rest after, then whatever side still has text.
+    before = (units - used) // 3
+    while a > lo and used + atoms[a - 1].units <= units and before - atoms[a - 1].units >= 0:
+        a -= 1
+        used += atoms[a].units
+        before -= atoms[a].units
+    while b + 1 < hi and used + atoms[b + 1].units <= units:
+        b += 1
+        used += atoms[b].units
+    while a > lo and used + atoms[a - 1].units <= units:
+        a -= 1
+        used += atoms[a].units
+    first_mark = min((i for i in range(a, b + 1) if atoms[i].marked), default=a)
+    last_mark = max((i for i in range(a, b + 1) if atoms[i].marked), default=b)
+    # Japanese: start after, and end at, a clause boundary when one is close.
+    if a > 0 and _BREAKABLE.match(text[atoms[a].start]):
+        dropped = 0
+        for i in range(a, first_mark):
+            dropped += atoms[i].units
+            if dropped > _CLAUSE_SLACK:
+                break
+            if text[atoms[i].end - 1] in _CLAUSE_END:
+                a = i + 1
+                break
+    if b < len(atoms) - 1 and _BREAKABLE.match(text[atoms[b].end - 1]):
+        dropped = 0
+        for i in range(b, last_mark, -1):
+            if text[atoms[i].end - 1] in _CLAUSE_END:
+                b = i
+                break
+            dropped += atoms[i].units
+            if dropped > _CLAUSE_SLACK:
+                break
+    shown = text[atoms[a].start:atoms[b].end]
+    # No "…" where whole sentences were left out.
+    lead = (a > 0 or cut_start) and not (a > 0 and ends_sentence(text[:atoms[a].start].rstrip()))
+    trail = (b < len(atoms) - 1 or cut_end) and not ends_sentence(shown)
+    return ("…" if lead else "") + shown + ("…" if trail else "")
+
+
+def _plain(text: str) -> str:
+    return text.replace(MARK_OPEN, "[").replace(MARK_CLOSE, "]")
+
+
+def _html_marked(text: str) -> str:
+    return (html.escape(text).replace(MARK_OPEN, "<mark style=\"background: #fff1a8; color: inherit; padding: 0 1px;\">")
+            .replace(MARK_CLOSE, "</mark>"))
 
 
 def _md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>" else c for c in text)
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~&" else c for c in text)
 
 
-def _md_snippet(snippet: str) -> str:
-    return _md_escape(snippet).replace(MARK_OPEN, "**").replace(MARK_CLOSE, "**")
+def _md_marked(text: str) -> str:
+    """Marks as **strong**, with punctuation at a mark's edges moved outside it.
+
+    CommonMark opens ``**`` only where it is followed by a letter (or by
+    punctuation after a space), so "의**《랍치문제》**를" would print its stars;
+    "의《**랍치문제**》를" renders. Adjacent marks were already merged.
+    """
+    out = []
+    for part in _MARKED.split(text):
+        if part.startswith(MARK_OPEN) and part.endswith(MARK_CLOSE):
+            lead, core, trail = re.fullmatch(r"(\W*)(.*?)(\W*)", part[1:-1], re.S).groups()
+            out.append(_md_escape(lead) + (f"**{_md_escape(core)}**" if core else "") + _md_escape(trail))
+        else:
+            out.append(_md_escape(part))
+    return "".join(out)
 
 
-def group_alerts(alerts: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """[(rule id, rule description, alerts newest first)] in rule-file order."""
-    rules = {r.id: r for r in load_rules()}
-    order = {rid: i for i, rid in enumerate(rules)}
-    grouped: dict[str, list[dict[str, Any]]] = {}
+def _md_url(url: str) -> str:
+    return url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+
+
+def _href(url: str | None) -> str | None:
+    """*url* when it is a web address a link may point to; None otherwise (javascript:, data:…)."""
+    return url if url and url.split(":", 1)[0].lower() in ("http", "https") else None
+
+
+# -- entries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    name: str
+    description: str
+
+
+def rule_infos(rule_ids: list[str] | None = None) -> list[RuleInfo]:
+    """The rules, in rule-file order, with their short names; ids not among them (a rule since
+    removed, or one whose file does not load) follow, named after their id."""
+    try:
+        rules = [RuleInfo(r.id, r.name or r.id, " ".join(r.description.split())) for r in load_rules()]
+    except RuleError as exc:  # reported by the rule checks; the digest still goes out
+        log.warning("The digest names rules by their ids: %s", exc)
+        rules = []
+    known = {r.id for r in rules}
+    for rid in sorted(set(rule_ids or []) - known):
+        rules.append(RuleInfo(rid, rid.replace("_", " ").replace("-", " ").capitalize(), ""))
+    return rules
+
+
+@dataclass(frozen=True)
+class Outlet:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One story, with the alerts it raised (one per rule), as a digest shows it."""
+    story_id: int
+    title: str
+    url: str
+    outlet: str
+    published_at: datetime | None
+    first_seen_at: datetime | None
+    outlets: tuple[Outlet, ...]  # every outlet that carried it, the first one first
+    alerts: tuple[dict[str, Any], ...]  # in rule order
+    labels: tuple[str, ...]
+
+
+def _outlet_name(source: str | None, url: str) -> str:
+    return source or urlsplit(url).hostname or "unknown outlet"
+
+
+def entries(alerts: list[dict[str, Any]], rules: list[RuleInfo]) -> list[Entry]:
+    """One entry per story, newest first (when its latest alert was raised, then published)."""
+    order = {r.id: i for i, r in enumerate(rules)}
+    names = {r.id: r.name for r in rules}
+    by_story: dict[int, list[dict[str, Any]]] = {}
     for a in alerts:
-        grouped.setdefault(a["rule"], []).append(a)
+        by_story.setdefault(a["story_id"], []).append(a)
     out = []
-    for rid in sorted(grouped, key=lambda r: (order.get(r, len(order)), r)):
-        # Newest first: when the alert was raised, then when its story was published.
-        items = sorted(grouped[rid], key=lambda a: (a["created_at"], a["origin_published_at"] or _EPOCH, a["alert_id"]),
-                       reverse=True)
-        desc = rules[rid].description.split(":")[0] if rid in rules else rid
-        out.append((rid, desc, items))
+    for story_id, items in by_story.items():
+        items.sort(key=lambda a: (order.get(a["rule"], len(order)), a["rule"]))
+        head = items[0]
+        outlets = [Outlet(_outlet_name(head["origin_source"], head["origin_url"]), head["origin_url"])]
+        seen = {head["origin_source"] or outlets[0].name}
+        for c in head.get("copies") or []:
+            name = _outlet_name(c["source"], c["url"])
+            if (c["source"] or name) in seen:
+                continue
+            seen.add(c["source"] or name)
+            outlets.append(Outlet(name, c["url"]))
+        out.append(Entry(story_id, head["origin_title"] or "(untitled)", head["origin_url"], outlets[0].name,
+                         head.get("origin_published_at"), head.get("origin_first_seen_at"), tuple(outlets),
+                         tuple(items), tuple(names.get(a["rule"], a["rule"]) for a in items)))
+    out.sort(key=lambda e: (max(a["created_at"] for a in e.alerts), e.published_at or _EPOCH, e.story_id), reverse=True)
     return out
 
 
-def _outlets(copies: list[dict[str, Any]] | None, origin_source: str | None) -> list[dict[str, Any]]:
-    """One entry per other outlet that carried the story."""
-    seen = {origin_source}
-    out = []
-    for c in copies or []:
-        if c["source"] in seen:
-            continue
-        seen.add(c["source"])
-        out.append(c)
-    return out
+def _local(when: datetime, tz: tzinfo) -> datetime:
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(tz)
+
+
+def _day(when: datetime | None, tz: tzinfo) -> str | None:
+    return None if when is None else f"{_local(when, tz):%Y-%m-%d}"
+
+
+def _minute(when: datetime | None, tz: tzinfo, day: bool = True) -> str | None:
+    if when is None:
+        return None
+    local = _local(when, tz)
+    return f"{local:%Y-%m-%d %H:%M %Z}" if day else f"{local:%H:%M %Z}"
+
+
+def _facts(e: Entry, tz: tzinfo) -> list[str]:
+    """outlet · published … · first seen …"""
+    facts = [e.outlet]
+    if e.published_at is not None:
+        facts.append(f"published {_day(e.published_at, tz)}")
+    if e.first_seen_at is not None:
+        facts.append(f"first seen {_minute(e.first_seen_at, tz)}")
+    return facts
+
+
+def _carried(e: Entry) -> str | None:
+    n = len(e.outlets)
+    return f"Carried by {n} outlets" if n > 1 else None
+
+
+#: At most this many matched terms are listed on an entry ("… and 3 more").
+MATCHED_SHOWN = 8
+
+
+def _rule_note(a: dict[str, Any], tz: tzinfo) -> str:
+    terms = list(a["matched"])
+    note = "matched: " + ", ".join(terms[:MATCHED_SHOWN])
+    if len(terms) > MATCHED_SHOWN:
+        note += f" and {len(terms) - MATCHED_SHOWN} more"
+    sent = a.get("immediate_sent_at")
+    if sent is not None:
+        note += f" · sent as it happened at {_minute(sent, tz, day=False)}"
+    return note
 
 
 def _feed_line(f: dict[str, Any], now: datetime) -> str:
@@ -159,72 +414,248 @@ def _feed_line(f: dict[str, Any], now: datetime) -> str:
     return f"{name}: silent, no new item for {days:.1f} days"
 
 
-def render(alerts: list[dict[str, Any]], now: datetime,
-           feeds: list[dict[str, Any]] | None = None) -> tuple[str, str, str, str]:
-    """(subject, text, html, markdown) for a digest of *alerts*, and of *feeds* in trouble."""
-    feeds = [{**f, "url": redact(f["url"])} for f in feeds or []]  # no password leaves in a digest
-    groups = group_alerts(alerts)
-    n_stories = len(alerts)
-    counts = ", ".join(f"{rid} {len(items)}" for rid, _, items in groups)
-    subject = f"newswatch digest: {n_stories} new {'story' if n_stories == 1 else 'stories'}"
-    subject += f" ({counts})" if counts else ""
-    if feeds:
-        subject += f"; {len(feeds)} {'feed' if len(feeds) == 1 else 'feeds'} in trouble"
-    when = now.strftime("%Y-%m-%d %H:%M UTC")
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
-    text = [subject, f"{when}", ""]
-    md = [f"# {_md_escape(subject)}", "", f"_{when}_", ""]
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
-        f"<title>{html.escape(subject)}</title></head>",
-        "<body style=\"font-family: Arial, Helvetica, sans-serif; max-width: 720px; margin: 0 auto; color: #222;\">",
-        f"<h1 style=\"font-size: 20px;\">{html.escape(subject)}</h1>",
-        f"<p style=\"color: #666;\">{html.escape(when)}</p>",
-    ]
-    for rid, desc, items in groups:
-        heading = f"{rid} — {len(items)} {'story' if len(items) == 1 else 'stories'}"
-        text += [heading.upper(), "=" * len(heading), ""]
-        md += [f"## {_md_escape(heading)}", ""]
-        parts.append(f"<h2 style=\"font-size: 17px; border-bottom: 1px solid #ccc;\">{html.escape(heading)}</h2>")
-        for a in items:
-            title = a["origin_title"] or "(untitled)"
-            source = a["origin_source"] or "unknown outlet"
-            others = _outlets(a["copies"], a["origin_source"])
-            matched = ", ".join(a["matched"])
-            text += [f"* {title}", f"  {source} — {a['origin_url']}", f"  {_plain(a['snippet'])}",
-                     f"  matched: {matched}"]
-            md += [f"- **[{_md_escape(title)}](<{a['origin_url']}>)** — {_md_escape(source)}",
-                   f"  > {_md_snippet(a['snippet'])}", f"  matched: {_md_escape(matched)}"]
-            parts += [
-                "<div style=\"margin: 0 0 16px 0;\">",
-                f"<p style=\"margin: 0; font-weight: bold;\"><a href=\"{html.escape(a['origin_url'], quote=True)}\">"
-                f"{html.escape(title)}</a></p>",
-                f"<p style=\"margin: 0; color: #666;\">{html.escape(source)}</p>",
-                f"<p style=\"margin: 4px 0;\">{_html_snippet(a['snippet'])}</p>",
-                f"<p style=\"margin: 0; color: #666; font-size: 12px;\">matched: {html.escape(matched)}</p>",
-            ]
-            if others:
-                n = len(others)
-                label = f"also in {n} {'outlet' if n == 1 else 'outlets'}"
-                text.append(f"  {label}: " + "; ".join(f"{c['source'] or '?'} {c['url']}" for c in others))
-                md.append(f"  {label}: " + ", ".join(f"[{_md_escape(c['source'] or '?')}](<{c['url']}>)" for c in others))
-                links = ", ".join(
-                    f"<a href=\"{html.escape(c['url'], quote=True)}\">{html.escape(c['source'] or '?')}</a>" for c in others
-                )
-                parts.append(f"<p style=\"margin: 0; font-size: 12px;\">{html.escape(label)}: {links}</p>")
-            parts.append("</div>")
-            text.append("")
-            md.append("")
+
+def subject_line(stories: int, per_rule: list[tuple[str, int]], feeds: int, rule_problems: int, day: str) -> str:
+    """"newswatch digest 2026-11-30: 13 stories (summit 6, abductees 9); 1 feed in trouble"."""
+    subject = f"newswatch digest {day}: " + (_n(stories, "story", "stories") if stories else "no new stories")
+    if per_rule:
+        subject += " (" + ", ".join(f"{rid} {n}" for rid, n in per_rule) + ")"
+    if feeds:
+        subject += f"; {_n(feeds, 'feed', 'feeds')} in trouble"
+    if rule_problems:
+        subject += f"; {_n(rule_problems, 'rule', 'rules')} in trouble"
+    return subject
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+_FONT = ("-apple-system, 'Segoe UI', Roboto, Arial, 'Hiragino Sans', 'Hiragino Kaku Gothic ProN', "
+         "'Noto Sans CJK JP', 'Noto Sans JP', 'Apple SD Gothic Neo', 'Malgun Gothic', 'Noto Sans KR', sans-serif")
+_WRAP = "overflow-wrap: anywhere; word-wrap: break-word; word-break: break-word;"
+_S = {
+    "body": "margin: 0; padding: 0; background: #f3f4f6;",
+    "page": f"box-sizing: border-box; max-width: 720px; margin: 0 auto; padding: 16px; background: #ffffff; "
+            f"font-family: {_FONT}; font-size: 15px; line-height: 1.5; color: #1f2328; {_WRAP}",
+    "h1": "font-size: 20px; line-height: 1.3; margin: 0 0 4px 0;",
+    "when": "margin: 0 0 16px 0; color: #59636e; font-size: 13px;",
+    "entry": "margin: 0; padding: 14px 0; border-top: 1px solid #d8dee4;",
+    "labels": "margin: 0 0 4px 0;",
+    "label": "display: inline-block; margin: 0 4px 2px 0; padding: 1px 8px; border-radius: 10px; background: #ddf4ff; "
+             "color: #0550ae; font-size: 12px; font-weight: bold; line-height: 1.6;",
+    "sent": "display: inline-block; margin: 0 4px 2px 0; padding: 1px 8px; border-radius: 10px; background: #eaeef2; "
+            "color: #424a53; font-size: 12px; line-height: 1.6;",
+    "h2": "font-size: 17px; line-height: 1.35; margin: 0 0 4px 0; font-weight: bold;",
+    "title_link": "color: #0550ae; text-decoration: none;",
+    "carried": "margin: 0 0 2px 0; font-size: 14px; font-weight: bold; color: #1a7f37;",
+    "outlet_link": "color: #1a7f37; font-weight: normal;",
+    "facts": "margin: 0 0 8px 0; font-size: 13px; color: #59636e;",
+    "rule": "margin: 8px 0 2px 0; font-size: 12px; font-weight: bold; color: #0550ae;",
+    "quote": "margin: 0 0 4px 0; padding: 4px 0 4px 12px; border-left: 3px solid #d0d7de; color: #1f2328;",
+    "note": "margin: 0; font-size: 12px; color: #59636e;",
+    "h3": "font-size: 16px; margin: 20px 0 6px 0; padding-top: 8px; border-top: 2px solid #d8dee4;",
+    "list": "margin: 0; padding: 0 0 0 18px;",
+    "item": "margin: 0 0 6px 0;",
+    "url": "color: #59636e; font-size: 12px; word-break: break-all;",
+    "foot": "margin: 20px 0 0 0; color: #8c959f; font-size: 11px;",
+}
+
+
+def render(alerts: list[dict[str, Any]], now: datetime, feeds: list[dict[str, Any]] | None = None, *,
+           tz: tzinfo | str | None = None, rule_problems: list[str] | None = None) -> tuple[str, str, str, str]:
+    """(subject, text, html, markdown) for a digest of *alerts* (one per rule and story), of *feeds*
+    in trouble and of *rule_problems* (one line per rule file that does not load).
+
+    One entry per story, newest first, labelled with the rules it matched; times in *tz*
+    (default: the user's time zone, ``settings.timezone()``).
+    """
+    tz = settings.timezone() if tz is None else settings.zone(tz) if isinstance(tz, str) else tz
+    feeds = [{**f, "url": redact(f["url"])} for f in feeds or []]  # no password leaves in a digest
+    problems = [redact(p) for p in rule_problems or []]
+    rules = rule_infos([a["rule"] for a in alerts])
+    stories = entries(alerts, rules)
+    per_rule = [(r.id, sum(1 for a in alerts if a["rule"] == r.id)) for r in rules]
+    per_rule = [(rid, n) for rid, n in per_rule if n]
+    subject = subject_line(len(stories), per_rule, len(feeds), len(problems), _day(now, tz) or "")
+    when = f"{_minute(now, tz)} (times in {tz})"
+    text = _render_text(subject, when, stories, feeds, problems, rules, per_rule, now, tz)
+    markdown = _render_markdown(subject, when, stories, feeds, problems, rules, per_rule, now, tz)
+    html_body = _render_html(subject, when, stories, feeds, problems, rules, per_rule, now, tz)
+    return subject, text, html_body, markdown
+
+
+def _passages(e: Entry) -> list[tuple[str | None, str, list[tuple[str, dict[str, Any]]]]]:
+    """[(label, passage, [(rule name, alert)])]: one passage per distinct text, with every rule's marks
+    in it; labelled when the story matched several rules."""
+    out: list[tuple[str | None, str, list[tuple[str, dict[str, Any]]]]] = []
+    for a, name in zip(e.alerts, e.labels):
+        shown = passage(a["snippet"])
+        for i, (label, p, items) in enumerate(out):
+            if _unmarked(p) == _unmarked(shown):
+                out[i] = (f"{label} · {name}", _union_marks(p, shown), items + [(name, a)])
+                break
+        else:
+            out.append((name, shown, [(name, a)]))
+    if len(e.alerts) == 1:
+        out = [(None, p, items) for _, p, items in out]
+    return out
+
+
+def _unmarked(text: str) -> str:
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+def _marked_chars(text: str) -> set[int]:
+    marked, pos, inside = set(), 0, False
+    for ch in text:
+        if ch in (MARK_OPEN, MARK_CLOSE):
+            inside = ch == MARK_OPEN
+            continue
+        if inside:
+            marked.add(pos)
+        pos += 1
+    return marked
+
+
+def _union_marks(a: str, b: str) -> str:
+    """The text of *a* and *b* (equal but for their marks), marked wherever either is."""
+    marked = _marked_chars(a) | _marked_chars(b)
+    out, inside = [], False
+    for i, ch in enumerate(_unmarked(a)):
+        if (i in marked) != inside:
+            out.append(MARK_OPEN if not inside else MARK_CLOSE)
+            inside = not inside
+        out.append(ch)
+    return "".join(out) + (MARK_CLOSE if inside else "")
+
+
+def _notes(items: list[tuple[str, dict[str, Any]]], tz: tzinfo) -> str:
+    """What each rule matched in one passage: "matched: …", or "Summit matched: …; Abductees matched: …"."""
+    if len(items) == 1:
+        return _rule_note(items[0][1], tz)
+    return "; ".join(f"{name} {_rule_note(a, tz)}" for name, a in items)
+
+
+def _render_text(subject, when, stories, feeds, problems, rules, per_rule, now, tz) -> str:
+    lines = [subject, when, ""]
+    for k, e in enumerate(stories, 1):
+        lines.append(f"{k}. {e.title}")
+        lines.append(f"   [{' · '.join(e.labels)}]")
+        carried = _carried(e)
+        if carried:
+            lines.append(f"   {carried}: {', '.join(o.name for o in e.outlets)}")
+        lines.append("   " + " · ".join(_facts(e, tz)))
+        for label, p, items in _passages(e):
+            lines.append("")
+            lines.append(f"   {label + ': ' if label else ''}\"{_plain(p)}\"")
+            lines.append(f"   {_notes(items, tz)}")
+        lines.append("")
+        lines += [f"   {e.url}"] if not carried else [f"   {o.name}: {o.url}" for o in e.outlets]
+        lines.append("")
+    if problems:
+        heading = f"Rules in trouble — {len(problems)}"
+        lines += [heading.upper(), "=" * len(heading), ""] + [f"* {p}" for p in problems] + [""]
     if feeds:
         heading = f"Feeds in trouble — {len(feeds)}"
-        text += [heading.upper(), "=" * len(heading), ""] + [f"* {_feed_line(f, now)}\n  {f['url']}" for f in feeds] + [""]
-        md += [f"## {_md_escape(heading)}", ""] + [f"- {_md_escape(_feed_line(f, now))} (<{f['url']}>)" for f in feeds] + [""]
-        parts.append(f"<h2 style=\"font-size: 17px; border-bottom: 1px solid #ccc;\">{html.escape(heading)}</h2><ul>")
-        parts += [f"<li>{html.escape(_feed_line(f, now))}<br><span style=\"color: #666; font-size: 12px;\">"
-                  f"{html.escape(f['url'])}</span></li>" for f in feeds]
-        parts.append("</ul>")
-    parts.append("<p style=\"color: #999; font-size: 11px;\">Sent by newswatch.</p></body></html>")
-    return subject, "\n".join(text).rstrip() + "\n", "\n".join(parts) + "\n", "\n".join(md).rstrip() + "\n"
+        lines += [heading.upper(), "=" * len(heading), ""] + [f"* {_feed_line(f, now)}\n  {f['url']}" for f in feeds] + [""]
+    lines += ["RULES", "=====", ""]
+    counts = dict(per_rule)
+    for r in rules:
+        lines.append(f"* {r.name} ({r.id}, {_n(counts.get(r.id, 0), 'story', 'stories')} here): {r.description}".rstrip())
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_link(label: str, url: str) -> str:
+    return f"[{_md_escape(label)}](<{_md_url(url)}>)" if _href(url) else _md_escape(label)
+
+
+def _render_markdown(subject, when, stories, feeds, problems, rules, per_rule, now, tz) -> str:
+    md = [f"# {_md_escape(subject)}", "", f"_{_md_escape(when)}_", ""]
+    for k, e in enumerate(stories, 1):
+        md += [f"### {k}\\. {_md_link(e.title, e.url)}", ""]
+        md += [" ".join(f"`{lab}`" for lab in e.labels) + " — " + _md_escape(" · ".join(_facts(e, tz))), ""]
+        carried = _carried(e)
+        if carried:
+            md += [f"**{carried}:** " + " · ".join(_md_link(o.name, o.url) for o in e.outlets), ""]
+        for label, p, items in _passages(e):
+            md += [f"> {f'**{_md_escape(label)}:** ' if label else ''}{_md_marked(p)}", ""]
+            md += [_md_escape(_notes(items, tz)), ""]
+        md += ["---", ""]
+    if problems:
+        md += [f"## Rules in trouble — {len(problems)}", ""] + [f"- {_md_escape(p)}" for p in problems] + [""]
+    if feeds:
+        md += [f"## Feeds in trouble — {len(feeds)}", ""]
+        md += [f"- {_md_escape(_feed_line(f, now))} (<{_md_url(f['url'])}>)" if _href(f["url"])
+               else f"- {_md_escape(_feed_line(f, now))} ({_md_escape(f['url'])})" for f in feeds] + [""]
+    counts = dict(per_rule)
+    md += ["## Rules", ""]
+    md += [f"- **{_md_escape(r.name)}** (`{r.id}`, {_n(counts.get(r.id, 0), 'story', 'stories')} here)"
+           + (f": {_md_escape(r.description)}" if r.description else "") for r in rules]
+    return "\n".join(md).rstrip() + "\n"
+
+
+def _a(label: str, url: str, style: str) -> str:
+    href = _href(url)
+    if href is None:
+        return html.escape(label)
+    return f"<a href=\"{html.escape(href, quote=True)}\" style=\"{style}\">{html.escape(label)}</a>"
+
+
+def _render_html(subject, when, stories, feeds, problems, rules, per_rule, now, tz) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        "<html><head><meta charset=\"utf-8\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        f"<title>{html.escape(subject)}</title></head>",
+        f"<body style=\"{_S['body']}\">",
+        f"<div style=\"{_S['page']}\">",
+        f"<h1 style=\"{_S['h1']}\">{html.escape(subject)}</h1>",
+        f"<p style=\"{_S['when']}\">{html.escape(when)}</p>",
+    ]
+    for e in stories:
+        shown = _passages(e)
+        lang = detect_language(" ".join([e.title, *(_unmarked(p) for _, p, _ in shown)]))
+        # Korean breaks lines between words, not between syllables (the browser's default).
+        keep = " word-break: keep-all;" if lang == "ko" else ""
+        parts.append(f"<div{f' lang={chr(34)}{lang}{chr(34)}' if lang else ''} style=\"{_S['entry']}{keep}\">")
+        sent = [name for name, a in zip(e.labels, e.alerts) if a.get("immediate_sent_at") is not None]
+        parts.append(f"<div style=\"{_S['labels']}\">"
+                     + "".join(f"<span style=\"{_S['label']}\">{html.escape(lab)}</span>" for lab in e.labels)
+                     + "".join(f"<span style=\"{_S['sent']}\">{html.escape(name)} already sent</span>" for name in sent)
+                     + "</div>")
+        parts.append(f"<h2 style=\"{_S['h2']}\">{_a(e.title, e.url, _S['title_link'])}</h2>")
+        carried = _carried(e)
+        if carried:
+            links = " · ".join(_a(o.name, o.url, _S["outlet_link"]) for o in e.outlets)
+            parts.append(f"<p style=\"{_S['carried']}\">{html.escape(carried)}: {links}</p>")
+        parts.append(f"<p style=\"{_S['facts']}\">{html.escape(' · '.join(_facts(e, tz)))}</p>")
+        for label, p, items in shown:
+            if label:
+                parts.append(f"<p style=\"{_S['rule']}\">{html.escape(label)}</p>")
+            parts.append(f"<blockquote style=\"{_S['quote']}\">{_html_marked(p)}</blockquote>")
+            parts.append(f"<p style=\"{_S['note']}\">{html.escape(_notes(items, tz))}</p>")
+        parts.append("</div>")
+    if problems:
+        parts.append(f"<h3 style=\"{_S['h3']}\">{html.escape(f'Rules in trouble — {len(problems)}')}</h3>")
+        parts.append(f"<ul style=\"{_S['list']}\">"
+                     + "".join(f"<li style=\"{_S['item']}\">{html.escape(p)}</li>" for p in problems) + "</ul>")
+    if feeds:
+        parts.append(f"<h3 style=\"{_S['h3']}\">{html.escape(f'Feeds in trouble — {len(feeds)}')}</h3>")
+        parts.append(f"<ul style=\"{_S['list']}\">" + "".join(
+            f"<li style=\"{_S['item']}\">{html.escape(_feed_line(f, now))}"
+            + (f"<br><span style=\"{_S['url']}\">{html.escape(f['url'])}</span>" if f["title"] else "")
+            + "</li>" for f in feeds) + "</ul>")
+    counts = dict(per_rule)
+    parts.append(f"<h3 style=\"{_S['h3']}\">Rules</h3>")
+    parts.append(f"<ul style=\"{_S['list']}\">" + "".join(
+        f"<li style=\"{_S['item']}\"><b>{html.escape(r.name)}</b> "
+        f"<span style=\"color: #59636e;\">({html.escape(r.id)}, {_n(counts.get(r.id, 0), 'story', 'stories')} here)</span>"
+        + (f": {html.escape(r.description)}" if r.description else "") + "</li>" for r in rules) + "</ul>")
+    parts.append(f"<p style=\"{_S['foot']}\">Sent by newswatch.</p>")
+    parts.append("</div></body></html>")
+    return "\n".join(parts) + "\n"
 
 
 # -- fixing, delivering, marking ---------------------------------------------------------------
@@ -235,14 +666,35 @@ class DigestResult:
     digest_id: str | None
     alerts: int
     channels: tuple[str, ...]
-    status: str  # empty | sent | failed
+    status: str  # empty | sent | failed | preview
     error: str | None = None
     files: tuple[Path, ...] = ()
     markdown: str | None = None
     text: str | None = None
+    subject: str | None = None
 
 
-def fix_digest(db_path: Path) -> dict[str, Any] | None:
+def compose(store: AlertStore, tz: tzinfo | str | None = None,
+            rule_problems: list[str] | None = None) -> tuple[dict[str, Any], list[int]] | None:
+    """A digest of what is pending (not stored): (its row, its alert ids); None when nothing is."""
+    alerts = store.pending_alerts()
+    feeds = store.feeds_in_trouble()
+    if not alerts and not feeds and not rule_problems:
+        return None
+    now = datetime.now(timezone.utc)
+    ids = sorted(a["alert_id"] for a in alerts)
+    digest_id = hashlib.sha256(f"{now.isoformat()}|{','.join(map(str, ids))}".encode()).hexdigest()[:16]
+    subject, text, html_body, markdown = render(alerts, now, feeds, tz=tz, rule_problems=rule_problems)
+    row = {
+        "digest_id": digest_id, "message_id": make_msgid(idstring=digest_id, domain="newswatch.invalid"),
+        "created_at": now, "alert_count": len(alerts), "subject": subject, "text_body": text,
+        "html_body": html_body, "markdown": markdown,
+    }
+    return row, ids
+
+
+def fix_digest(db_path: Path, tz: tzinfo | str | None = None,
+               rule_problems: list[str] | None = None) -> dict[str, Any] | None:
     """The unsent digest to (re)send: an earlier unsent one, or a new one; None if nothing is pending."""
     with open_warehouse(db_path) as wh:
         store = AlertStore(wh)
@@ -250,19 +702,10 @@ def fix_digest(db_path: Path) -> dict[str, Any] | None:
         if earlier is not None:
             log.info("Re-sending digest %s, fixed earlier but never confirmed sent", earlier["digest_id"])
             return earlier
-        alerts = store.pending_alerts()
-        feeds = store.feeds_in_trouble()
-        if not alerts and not feeds:
+        composed = compose(store, tz, rule_problems)
+        if composed is None:
             return None
-        now = datetime.now(timezone.utc)
-        ids = sorted(a["alert_id"] for a in alerts)
-        digest_id = hashlib.sha256(f"{now.isoformat()}|{','.join(map(str, ids))}".encode()).hexdigest()[:16]
-        subject, text, html_body, markdown = render(alerts, now, feeds)
-        row = {
-            "digest_id": digest_id, "message_id": make_msgid(idstring=digest_id, domain="newswatch.invalid"),
-            "created_at": now, "alert_count": len(alerts), "subject": subject, "text_body": text,
-            "html_body": html_body, "markdown": markdown,
-        }
+        row, ids = composed
         store.create_digest(row, ids)
         return row
 
@@ -313,17 +756,71 @@ def send_email(digest: dict[str, Any], smtp: SmtpSettings) -> None:
         raise DeliveryError(f"cannot reach SMTP server {smtp.host}:{smtp.port}: {exc.strerror or type(exc).__name__}") from None
 
 
-def write_outbox(digest: dict[str, Any], outbox: Path) -> tuple[Path, ...]:
+NOT_SENT = "-not-sent"  # the outbox files of a digest whose e-mail failed end with this
+
+
+def write_outbox(digest: dict[str, Any], outbox: Path, not_sent: str | None = None) -> tuple[Path, ...]:
+    """The digest as text, HTML and Markdown files in *outbox*.
+
+    With *not_sent* (why the e-mail failed), the files are named ``…-not-sent.*`` and
+    say so at the top. Its alerts stay pending, so the next digest carries them
+    again: at most one not-sent set is kept (the newest), and a digest that goes
+    out removes it.
+    """
     outbox.mkdir(parents=True, exist_ok=True)
-    stem = f"{digest['created_at']:%Y%m%d-%H%M%S}-{digest['digest_id']}"
-    files = []
-    for suffix, body in ((".txt", digest["text_body"]), (".html", digest["html_body"]), (".md", digest["markdown"])):
-        path = outbox / f"{stem}{suffix}"
-        tmp = path.with_suffix(suffix + ".part")
-        tmp.write_text(body, "utf-8")
-        tmp.replace(path)  # a reader never sees half a file
-        files.append(path)
+    stem = f"{digest['created_at']:%Y%m%d-%H%M%S}-{digest['digest_id']}" + (NOT_SENT if not_sent else "")
+    bodies = {".txt": digest["text_body"], ".html": digest["html_body"], ".md": digest["markdown"]}
+    if not_sent:
+        note = f"Not sent by e-mail: {not_sent}. These alerts stay pending and go out with the next digest."
+        bodies = {".txt": f"{note}\n\n{bodies['.txt']}", ".md": f"> **{_md_escape(note)}**\n\n{bodies['.md']}",
+                  ".html": _html_banner(bodies[".html"], note)}
+    _remove_not_sent(outbox)
+    files = [_write_file(outbox / f"{stem}{suffix}", body) for suffix, body in bodies.items()]
     return tuple(files)
+
+
+def _write_file(path: Path, body: str) -> Path:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(body, "utf-8")
+    tmp.replace(path)  # a reader never sees half a file
+    return path
+
+
+def _remove_not_sent(outbox: Path) -> None:
+    for old in outbox.glob(f"*{NOT_SENT}.*"):
+        if old.suffix in (".txt", ".html", ".md"):
+            old.unlink(missing_ok=True)
+
+
+def _html_banner(body: str, note: str) -> str:
+    at = body.index(">", body.index("<body")) + 1
+    banner = ("<div style=\"box-sizing: border-box; max-width: 720px; margin: 0 auto; padding: 10px 16px; "
+              "background: #fff8c5; color: #4d2d00; font-family: Arial, sans-serif; font-size: 14px; "
+              f"overflow-wrap: anywhere;\">{html.escape(note)}</div>")
+    return body[:at] + banner + body[at:]
+
+
+def preview_digest(db_path: Path, outbox: Path | None = None, tz: tzinfo | str | None = None,
+                   rule_problems: list[str] | None = None) -> DigestResult:
+    """What the next digest would send, written to ``preview/`` in the outbox; nothing is fixed or marked.
+
+    An earlier digest that was fixed but never confirmed sent is what goes out next, so
+    that is what is shown. The warehouse is only read.
+    """
+    folder = (outbox or settings.outbox_path()) / "preview"
+    with open_warehouse(db_path, read_only=True) as wh:
+        store = AlertStore(wh)
+        digest = store.unsent_digest()
+        if digest is None:
+            composed = compose(store, tz, rule_problems)
+            digest = composed[0] if composed else None
+    if digest is None:
+        return DigestResult(None, 0, (), "empty")
+    folder.mkdir(parents=True, exist_ok=True)
+    files = tuple(_write_file(folder / f"digest{suffix}", body) for suffix, body in
+                  ((".txt", digest["text_body"]), (".html", digest["html_body"]), (".md", digest["markdown"])))
+    return DigestResult(None, digest["alert_count"], (), "preview", None, files, digest["markdown"],
+                        digest["text_body"], digest["subject"])
 
 
 def push_chat(digest: dict[str, Any], urls: list[str]) -> bool:
@@ -337,10 +834,11 @@ def push_chat(digest: dict[str, Any], urls: list[str]) -> bool:
 
 
 def deliver_digest(db_path: Path, outbox: Path | None = None, smtp: SmtpSettings | None = None,
-                   chat_urls: list[str] | None = None) -> DigestResult:
+                   chat_urls: list[str] | None = None, tz: tzinfo | str | None = None,
+                   rule_problems: list[str] | None = None) -> DigestResult:
     """Fix, deliver and mark one digest. See the module docstring for the guarantees."""
     outbox = outbox or settings.outbox_path()
-    digest = fix_digest(db_path)
+    digest = fix_digest(db_path, tz, rule_problems)
     if digest is None:
         log.info("No undelivered alerts and no feed in trouble: no digest sent")
         return DigestResult(None, 0, (), "empty")
@@ -352,7 +850,9 @@ def deliver_digest(db_path: Path, outbox: Path | None = None, smtp: SmtpSettings
             log.warning("Digest %s not sent; its %d alerts stay pending: %s", digest["digest_id"], digest["alert_count"], exc)
             with open_warehouse(db_path) as wh:
                 AlertStore(wh).release_digest(digest["digest_id"])
-            return DigestResult(digest["digest_id"], digest["alert_count"], (), "failed", str(exc))
+            files = write_outbox(digest, outbox, not_sent=str(exc))
+            return DigestResult(digest["digest_id"], digest["alert_count"], (), "failed", str(exc), files,
+                                digest["markdown"], digest["text_body"], digest["subject"])
         channels.append("email")
     files = write_outbox(digest, outbox)
     channels.append("outbox")
@@ -365,4 +865,4 @@ def deliver_digest(db_path: Path, outbox: Path | None = None, smtp: SmtpSettings
         AlertStore(wh).mark_sent(digest["digest_id"], ",".join(channels), datetime.now(timezone.utc))
     log.info("Digest %s delivered (%s): %d alerts", digest["digest_id"], ", ".join(channels), digest["alert_count"])
     return DigestResult(digest["digest_id"], digest["alert_count"], tuple(channels), "sent", None, files,
-                        digest["markdown"], digest["text_body"])
+                        digest["markdown"], digest["text_body"], digest["subject"])

@@ -109,8 +109,9 @@ class _QuietCancelledCallbacks(logging.Filter):
 
 
 def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float, digest_cron: str,
-          timezone: str, port: int | None = None) -> None:
+          timezone: str | None, port: int | None = None) -> None:
     settings.prefect_defaults()
+    timezone = settings.timezone_name(timezone)  # the schedule's zone is the digest's too
     signal.signal(signal.SIGTERM, _term_as_interrupt)
     os.chdir(PROJECT_DIR)  # the deployments' entrypoints are relative to the project folder
 
@@ -129,7 +130,7 @@ def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float
         from flows.monitor import monitor
 
         monitor_params = {k: v for k, v in {"feeds": feeds, "db": db}.items() if v}
-        digest_params = {k: v for k, v in {"db": db, "outbox": outbox}.items() if v}
+        digest_params = {k: v for k, v in {"db": db, "outbox": outbox, "timezone": timezone}.items() if v}
         deployments = [
             monitor.to_deployment(name="monitor", schedules=[Interval(timedelta(seconds=interval))],
                                   parameters=monitor_params, concurrency_limit=1),

@@ -6,6 +6,7 @@
 | warehouse      | --db        | NEWSWATCH_DB         | newswatch.duckdb (project folder) |
 | per-host gap   | --host-gap  | NEWSWATCH_HOST_GAP   | 1.0 seconds                     |
 | digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (project folder)        |
+| time zone      | --timezone  | NEWSWATCH_TIMEZONE   | Asia/Tokyo (the digest schedule's) |
 
 Mail and chat settings for digests are read by newswatch.digest (NEWSWATCH_SMTP_*,
 NEWSWATCH_MAIL_*, NEWSWATCH_APPRISE_URLS).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newswatch import PROJECT_DIR
 
@@ -22,6 +24,9 @@ DEFAULT_FEEDS = PROJECT_DIR / "seeds" / "feeds.opml"
 DEFAULT_DB = PROJECT_DIR / "newswatch.duckdb"
 DEFAULT_HOST_GAP = 1.0
 DEFAULT_OUTBOX = PROJECT_DIR / "outbox"
+# The user's time zone: the digest's schedule runs in it (serve, prefect.yaml) and
+# the digest shows its times in it.
+DEFAULT_TIMEZONE = "Asia/Tokyo"
 
 
 def feeds_path(flag: str | Path | None = None) -> Path:
@@ -46,6 +51,27 @@ def host_gap(flag: float | None = None) -> float:
         except ValueError:
             raise ValueError(f"NEWSWATCH_HOST_GAP must be a number of seconds, not {value!r}") from None
     return DEFAULT_HOST_GAP
+
+
+def timezone_name(flag: str | None = None) -> str:
+    """The user's IANA time zone name (flag, then NEWSWATCH_TIMEZONE, then the default), checked."""
+    name = flag or os.environ.get("NEWSWATCH_TIMEZONE") or DEFAULT_TIMEZONE
+    zone(name)
+    return name
+
+
+def zone(name: str) -> ZoneInfo:
+    """*name* as a time zone; a ValueError that says what is wrong when it is not one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # ValueError: a path-like name; OSError: a folder ("Asia")
+        raise ValueError(f"unknown time zone {name!r}: give an IANA name such as Asia/Tokyo, Europe/Paris or UTC") \
+            from None
+
+
+def timezone(flag: str | None = None) -> ZoneInfo:
+    """The user's time zone, for times shown in digests."""
+    return zone(timezone_name(flag))
 
 
 def prefect_defaults() -> None:

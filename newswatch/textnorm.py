@@ -12,12 +12,16 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-#: Kana, CJK ideographs and Hangul: the scripts written without spaces between words.
-CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+#: Kana and CJK ideographs: Japanese and Chinese, written without spaces between words.
+UNSPACED_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+#: Hangul: Korean, whose words are separated by spaces.
+HANGUL_CHARS = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+#: Kana, CJK ideographs and Hangul.
+CJK_CHARS = UNSPACED_CHARS + HANGUL_CHARS
 #: One character of those scripts.
 CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_HANGUL = re.compile(f"[{HANGUL_CHARS}]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _SPACE = re.compile(r"\s+")
 

@@ -524,6 +524,7 @@ class AlertStore:
                       al.story_id, al.rule_version, al.field,
                       o.title AS origin_title, o.source AS origin_source,
                       o.canonical_url AS origin_url, o.published_at AS origin_published_at,
+                      o.first_seen_at AS origin_first_seen_at,
                       list({'title': c.title, 'source': c.source, 'url': c.canonical_url}
                            ORDER BY c.first_seen_at) FILTER (WHERE c.article_id <> o.article_id) AS copies
                FROM alert al
