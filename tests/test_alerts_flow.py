@@ -65,10 +65,10 @@ def test_the_digest_flow_writes_the_outbox_once(prefect_api: str, newsroom: Demo
     assert result["status"] == "sent" and result["channels"] == ["outbox"]
     assert sorted(Path(f).suffix for f in result["files"]) == [".html", ".md", ".txt"]
     text = next(outbox.glob("*.txt")).read_text("utf-8")
-    assert "SUMMIT" in text and "ABDUCTEES" in text and "also in 2 outlets" in text
+    assert "[Summit]" in text and "[Abductees]" in text and "Carried by 3 outlets" in text
     assert q(db, "SELECT count(*) FROM alerts WHERE delivered_at IS NULL") == [(0,)]
     body = {"artifacts": {"key": {"any_": ["digest"]}}, "limit": 5, "offset": 0, "sort": "CREATED_DESC"}
     latest = httpx.post(f"{prefect_api}/artifacts/filter", json=body).raise_for_status().json()[0]
-    assert latest["type"] == "markdown" and "## summit" in latest["data"]
+    assert latest["type"] == "markdown" and "`Summit`" in latest["data"] and "**Carried by 3 outlets:**" in latest["data"]
     assert digest(db=str(db), outbox=str(outbox))["status"] == "empty"
     assert len(list(outbox.iterdir())) == 3
