@@ -255,8 +255,12 @@ def _html_marked(text: str) -> str:
             .replace(MARK_CLOSE, "</mark>"))
 
 
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;"}  # no raw HTML, in every Markdown dialect
+
+
 def _md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~&" else c for c in text)
+    """*text* as literal Markdown: escapes that CommonMark and Python-Markdown both read."""
+    return "".join(_MD_ENTITIES.get(c) or ("\\" + c if c in "\\`*_{}[]()#+-.!>" else c) for c in text)
 
 
 def _md_marked(text: str) -> str:

@@ -578,3 +578,28 @@ def test_digest_preview_on_the_command_line(alerted_db: Path, tmp_path: Path) ->
                                   "Asia/Tokyo, Europe/Paris or UTC")
     missing = _cli("digest", "--preview", "--db", str(tmp_path / "missing.duckdb"))
     assert missing.returncode == 1 and "no warehouse at" in missing.stderr and not (tmp_path / "missing.duckdb").exists()
+
+
+@pytest.mark.parametrize("library", ["markdown-it", "python-markdown"])
+def test_hostile_text_stays_text_in_markdown(library: str) -> None:
+    import lxml.html
+
+    title = '<script>alert("x")</script> A|B ~x~ & <b>bold</b> 1. #2 [link](javascript:alert(1)) *_`'
+    md = render([alert(1, "summit", 1, "a ⟦<i>summit</i>⟧ & more", origin_title=title,
+                       origin_source="<svg onload=alert(1)>")], NOW, tz="UTC")[3]
+    if library == "markdown-it":
+        from markdown_it import MarkdownIt
+
+        out = MarkdownIt("commonmark").render(md)
+    else:
+        import markdown
+
+        out = markdown.markdown(md)
+    tree = lxml.html.fromstring(f"<div>{out}</div>")
+    assert not tree.findall(".//script") and not tree.findall(".//b") and not tree.findall(".//svg")
+    assert not tree.findall(".//i")
+    heading = tree.find(".//h3").text_content()
+    assert heading == f"1. {title}"
+    assert [a.get("href") for a in tree.iter("a")] == ["http://news.example/1"]
+    assert tree.find(".//blockquote").text_content().strip() == "a <i>summit</i> & more"
+    assert tree.find(".//blockquote//strong").text_content() == "i>summit</i"  # edge punctuation outside
