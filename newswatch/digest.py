@@ -46,6 +46,12 @@ class DeliveryError(RuntimeError):
     """A configured channel could not take the digest."""
 
 
+# -- settings -----------------------------------------------------------------------
+
+
+# SmtpSettings, smtp_from_env and apprise_urls: in newswatch.settings (imported above).
+
+
 # -- rendering ----------------------------------------------------------------------------
 
 
