@@ -508,7 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="full-text search in English, Japanese and Korean",
                             description="Rank the relevant articles that contain every word of the query "
                                         "(BM25). Japanese and Korean are matched by character pairs, so "
-                                        "拉致 or 납북자 find words without spaces around them.")
+                                        "拉致 or 납북자 find words without spaces around them. Each result "
+                                        "shows its headline, outlet, date, story, link, and the passage "
+                                        "where the query first occurs, its words [in brackets].")
     search.add_argument("terms", help='what to look for, e.g. "拉致被害者" or "Megumi Yokota"')
     search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
     common(search, feeds=False)
