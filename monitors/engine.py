@@ -501,6 +501,20 @@ def snippet(text: _Text, hits: list[Hit], anchor: Hit | None = None, width: int 
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text.source) else "")
 
 
+def find_snippet(raw: str, terms: TermGroup, width: int = 90, cjk_width: int = 90) -> str | None:
+    """*raw* around the first match of *terms* (found as rules find them), every match in it marked.
+
+    *width* characters on each side when that match is in Latin script, *cjk_width* when it is
+    Japanese or Korean; None when nothing matches.
+    """
+    source = prepare(raw)
+    text = _Text(source, fold_text(source))
+    hits = [Hit("", i, j, cjk) for i, j, cjk in terms.spans(text.folded)]
+    if not hits:
+        return None
+    return snippet(text, hits, width=cjk_width if hits[0].cjk else width)
+
+
 # -- loading -------------------------------------------------------------------------------
 
 

@@ -188,7 +188,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from newswatch.search import tokens
+    from newswatch.search import result_lines, tokens
     from warehouse.db import search
 
     db = settings.db_path(args.db)
@@ -203,11 +203,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print(f"No article matches {args.terms!r}.", file=sys.stderr)
         return 1
-    print_table(
-        ["score", "date", "source", "title", "story"],
-        [(f"{h['score']:.2f}", f"{h['published']:%Y-%m-%d}" if h["published"] else "", h["source"] or "",
-          h["title"] or "", h["story_id"]) for h in hits],
-    )
+    for line in result_lines(hits, args.terms):
+        print(line)
     return 0
 
 
@@ -399,9 +396,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    import csv
-    import json
-
+    from newswatch.export import WRITERS
     from warehouse.db import export_query, read_query
 
     db = settings.db_path(args.db)
@@ -424,14 +419,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         else:
             result = read_query(db, args.sql, wait=args.wait, on_wait=waiting)
             waited = result.waited
-            if args.format == "json":
-                json.dump([dict(zip(result.columns, r)) for r in result.rows], sys.stdout, ensure_ascii=False,
-                          indent=1, default=str)
-                print()
-            elif args.format == "csv":
-                writer = csv.writer(sys.stdout)
-                writer.writerow(result.columns)
-                writer.writerows(result.rows)
+            if args.format in WRITERS:
+                WRITERS[args.format](result.columns, result.rows, sys.stdout)
             else:
                 shown = result.rows[: args.max_rows]
                 print_table(result.columns, shown)
@@ -546,7 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="full-text search in English, Japanese and Korean",
                             description="Rank the relevant articles that contain every word of the query "
                                         "(BM25). Japanese and Korean are matched by character pairs, so "
-                                        "拉致 or 납북자 find words without spaces around them.")
+                                        "拉致 or 납북자 find words without spaces around them. Each result "
+                                        "shows its headline, outlet, date, story, link, and the passage "
+                                        "where the query first occurs, its words [in brackets].")
     search.add_argument("terms", help='what to look for, e.g. "拉致被害者" or "Megumi Yokota"')
     search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
     common(search, feeds=False)
@@ -559,7 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "Views: articles, stories, feeds, alerts, fetch_failures, cycles.")
     query.add_argument("sql", help='the SQL, e.g. "SELECT * FROM stories ORDER BY copies DESC LIMIT 10"')
     query.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table",
-                       help="output format (default table; parquet needs --output)")
+                       help="output format (default table; parquet needs --output). CSV and JSON: list and "
+                            "struct columns (alerts.matched) are JSON, an array in JSON and the same JSON text "
+                            'in a CSV cell (["Prime Minister","Koizumi"]); NULL is null, or an empty cell')
     query.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of the terminal")
     query.add_argument("--max-rows", type=int, default=100, metavar="N", help="rows shown as a table (default 100)")
     query.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",

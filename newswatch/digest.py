@@ -40,6 +40,7 @@ from monitors.engine import MARK_CLOSE, MARK_OPEN, RuleError, load_rules
 from newswatch import settings
 from newswatch.textnorm import CJK_CHAR, UNSPACED_CHARS, detect_language, ends_sentence
 from newswatch.urls import redact
+from newswatch.settings import SmtpSettings, apprise_urls, smtp_from_env  # noqa: F401 - also imported from here
 from warehouse import open_warehouse
 from warehouse.db import AlertStore
 
@@ -57,57 +58,7 @@ class DeliveryError(RuntimeError):
 # -- settings -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str  # starttls | ssl | none
-    user: str | None
-    password: str | None
-    sender: str
-    recipients: tuple[str, ...]
-    timeout: float = 30.0
-    ca_file: str | None = None  # a private CA to trust, besides the system's
-
-    def tls_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.ca_file)
-
-    def __repr__(self) -> str:  # never show the password
-        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r})"
-
-
-def smtp_from_env(env: dict[str, str] | None = None) -> SmtpSettings | None:
-    """SMTP settings from NEWSWATCH_SMTP_* variables; None when no host is set.
-
-    The password comes from NEWSWATCH_SMTP_PASSWORD, or from the Prefect
-    Secret block named in NEWSWATCH_SMTP_PASSWORD_BLOCK. NEWSWATCH_SMTP_CA_FILE
-    adds a CA to trust (a company mail server with a private certificate).
-    """
-    env = dict(os.environ if env is None else env)
-    host = env.get("NEWSWATCH_SMTP_HOST")
-    if not host:
-        return None
-    security = env.get("NEWSWATCH_SMTP_SECURITY", "starttls").lower()
-    if security not in ("starttls", "ssl", "none"):
-        raise ValueError(f"NEWSWATCH_SMTP_SECURITY must be starttls, ssl or none, not {security!r}")
-    port = int(env.get("NEWSWATCH_SMTP_PORT") or {"starttls": 587, "ssl": 465, "none": 25}[security])
-    recipients = tuple(r.strip() for r in env.get("NEWSWATCH_MAIL_TO", "").split(",") if r.strip())
-    if not recipients:
-        raise ValueError("NEWSWATCH_SMTP_HOST is set but NEWSWATCH_MAIL_TO names no recipient")
-    password = env.get("NEWSWATCH_SMTP_PASSWORD")
-    block = env.get("NEWSWATCH_SMTP_PASSWORD_BLOCK")
-    if block and not password:
-        from prefect.blocks.system import Secret
-
-        password = Secret.load(block).get()
-    return SmtpSettings(host, port, security, env.get("NEWSWATCH_SMTP_USER") or None, password,
-                        env.get("NEWSWATCH_MAIL_FROM", f"newswatch@{host}"), recipients,
-                        float(env.get("NEWSWATCH_SMTP_TIMEOUT", "30")), env.get("NEWSWATCH_SMTP_CA_FILE") or None)
-
-
-def apprise_urls(env: dict[str, str] | None = None) -> list[str]:
-    env = dict(os.environ if env is None else env)
-    return [u for u in env.get("NEWSWATCH_APPRISE_URLS", "").replace(",", " ").split() if u]
+# SmtpSettings, smtp_from_env and apprise_urls: in newswatch.settings (imported above).
 
 
 # -- passages -----------------------------------------------------------------------------

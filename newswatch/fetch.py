@@ -17,7 +17,6 @@ import asyncio
 import email.utils
 import ipaddress
 import logging
-import os
 import socket
 import time
 import urllib.robotparser
@@ -27,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from newswatch import __version__
+from newswatch import __version__, settings
 from newswatch.urls import host_of, redact
 
 log = logging.getLogger(__name__)
@@ -55,12 +54,6 @@ PERMANENT = "permanent"  # the same request will fail the same way
 UNREACHABLE = "unreachable"  # no route or no name: retried next cycle, not within this one
 
 
-def allowed_private_from_env() -> tuple[str, ...]:
-    """NEWSWATCH_ALLOW_PRIVATE: host names and networks, separated by commas or spaces."""
-    value = os.environ.get("NEWSWATCH_ALLOW_PRIVATE", "")
-    return tuple(v.lower() for v in value.replace(",", " ").split())
-
-
 @dataclass(frozen=True)
 class FetchSettings:
     connect_timeout: float = 10.0
@@ -79,7 +72,7 @@ class FetchSettings:
     user_agent: str = USER_AGENT
     # Hosts or networks (CIDR) that may be reached although they are private or
     # loopback addresses; the feed's own host is always allowed.
-    allow_private: tuple[str, ...] = field(default_factory=allowed_private_from_env)
+    allow_private: tuple[str, ...] = field(default_factory=settings.allowed_private)
     extract_workers: int = 0  # processes for extraction; 0: one per core
     pool_threshold: int = 40  # fewer pages than this are extracted in a thread
 

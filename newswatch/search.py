@@ -11,8 +11,10 @@ all its tokens must match.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from newswatch.textnorm import CJK_CHARS, kana_fold, normalize
+from monitors.engine import MARK_CLOSE, MARK_OPEN, compile_terms, find_snippet
+from newswatch.textnorm import CJK_CHAR, CJK_CHARS, kana_fold, normalize
 
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 
@@ -35,3 +37,76 @@ def tokens(text: str) -> list[str]:
 def document(title: str | None, text: str | None) -> str:
     """The token string stored for an article; the title counts twice."""
     return " ".join(tokens(f"{title or ''}\n{title or ''}\n{text or ''}"))
+
+
+# -- result snippets ------------------------------------------------------------------------
+
+#: Characters of context on each side of the first hit: Latin script, then Japanese and Korean,
+#: which say as much in far fewer characters. About 25 English words, or 60 characters of Japanese.
+SNIPPET_WIDTH = 70
+SNIPPET_CJK_WIDTH = 28
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")  # scripts that break between any two characters
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a query as it was typed; a run of Japanese or Korean stays whole."""
+    return [w for w in query.split() if normalize(w)]
+
+
+def _whole_words(snippet: str) -> str:
+    """*snippet* without the partial word a cut in spaced script may have left at either end."""
+    if snippet.startswith("…") and not _UNSPACED.match(snippet[1:2]) and not snippet[1:2] == MARK_OPEN:
+        first, _, rest = snippet[1:].partition(" ")
+        if rest and MARK_OPEN not in first:
+            snippet = "…" + rest
+    if snippet.endswith("…") and not _UNSPACED.match(snippet[-2:-1]) and not snippet[-2:-1] == MARK_CLOSE:
+        rest, _, last = snippet[:-1].rpartition(" ")
+        if rest and MARK_CLOSE not in last:
+            snippet = rest + "…"
+    return snippet
+
+
+def result_snippet(text: str | None, query: str, title: str | None = None) -> str:
+    """A few lines of *text* around the first place the query occurs, each occurrence marked ⟦so⟧.
+
+    The query's words are looked for as the alert rules look for terms (whole words in Latin
+    script, inside unspaced text in Japanese and Korean); failing that, its character pairs
+    (a Japanese or Korean word split by other characters); failing that (the words are in the
+    title only), the text's beginning. A text that begins with its *title* is read after it:
+    the headline is shown anyway.
+    """
+    text = " ".join((text or "").split())
+    title = " ".join((title or "").split())
+    if title and text.startswith(title):
+        text = text[len(title):].lstrip()
+    for terms in (query_terms(query), tokens(query)):
+        group = compile_terms(terms, "the search query")
+        found = find_snippet(text, group, SNIPPET_WIDTH, SNIPPET_CJK_WIDTH) if group else None
+        if found:
+            return _whole_words(found)
+    width = 2 * (SNIPPET_CJK_WIDTH if CJK_CHAR.search(text[:2 * SNIPPET_CJK_WIDTH]) else SNIPPET_WIDTH)
+    return _whole_words(text[:width] + "…") if len(text) > width else text
+
+
+def plain(snippet: str) -> str:
+    """A marked snippet for a terminal: ⟦term⟧ as [term]."""
+    return snippet.replace(MARK_OPEN, "[").replace(MARK_CLOSE, "]")
+
+
+def result_lines(hits: list[dict[str, Any]], query: str) -> list[str]:
+    """Search results for a terminal: per hit, its headline, outlet and date, link, and snippet."""
+    lines: list[str] = []
+    for n, h in enumerate(hits, 1):
+        about = [h["source"] or "unknown outlet"]
+        if h["published"]:
+            about.append(f"{h['published']:%Y-%m-%d}")
+        about += [f"story {h['story_id']}", f"score {h['score']:.2f}"]
+        if lines:
+            lines.append("")
+        lines += [f"{n}. {' '.join((h['title'] or '(no headline)').split())}",
+                  "   " + " · ".join(about),
+                  f"   {h['url']}"]
+        snippet = plain(result_snippet(h.get("text"), query, h["title"]))
+        if snippet:
+            lines.append(f"   {snippet}")
+    return lines

@@ -8,13 +8,30 @@
 | digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (project folder)        |
 | time zone      | --timezone  | NEWSWATCH_TIMEZONE   | Asia/Tokyo (the digest schedule's) |
 
-Mail and chat settings for digests are read by newswatch.digest (NEWSWATCH_SMTP_*,
-NEWSWATCH_MAIL_*, NEWSWATCH_APPRISE_URLS).
+Settings read from the environment only (secrets and deployment details, no flag):
+
+| setting                  | environment variable              | default                          |
+|--------------------------|-----------------------------------|----------------------------------|
+| private hosts to fetch   | NEWSWATCH_ALLOW_PRIVATE           | none (names or CIDR networks)    |
+| SMTP server (mail on)    | NEWSWATCH_SMTP_HOST               | unset: no e-mail                 |
+| SMTP port                | NEWSWATCH_SMTP_PORT               | 587 starttls, 465 ssl, 25 none   |
+| SMTP security            | NEWSWATCH_SMTP_SECURITY           | starttls (or ssl, none)          |
+| SMTP login               | NEWSWATCH_SMTP_USER, _PASSWORD    | none                             |
+| SMTP password in Prefect | NEWSWATCH_SMTP_PASSWORD_BLOCK     | none (a Secret block's name)     |
+| SMTP private CA          | NEWSWATCH_SMTP_CA_FILE            | the system's CAs only            |
+| SMTP timeout             | NEWSWATCH_SMTP_TIMEOUT            | 30 seconds                       |
+| sender, recipients       | NEWSWATCH_MAIL_FROM, NEWSWATCH_MAIL_TO | newswatch@<host>; required  |
+| chat (Apprise URLs)      | NEWSWATCH_APPRISE_URLS            | none (space- or comma-separated) |
+
+Nothing else in newswatch reads NEWSWATCH_* variables: callers ask this module.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -85,3 +102,81 @@ def prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newswatch,warehouse,monitors")
     # The same modules also run outside flows (tests, benchmarks): no API logging there.
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+
+def allowed_private(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """NEWSWATCH_ALLOW_PRIVATE: host names and networks that links may reach although they are
+    private, separated by commas or spaces, lower-cased."""
+    value = (os.environ if env is None else env).get("NEWSWATCH_ALLOW_PRIVATE", "")
+    return tuple(v.lower() for v in value.replace(",", " ").split())
+
+
+# -- mail and chat ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls | ssl | none
+    user: str | None
+    password: str | None
+    sender: str
+    recipients: tuple[str, ...]
+    timeout: float = 30.0
+    ca_file: str | None = None  # a private CA to trust, besides the system's
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def __repr__(self) -> str:  # never show the password
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r})"
+
+
+def smtp_from_env(env: Mapping[str, str] | None = None) -> SmtpSettings | None:
+    """SMTP settings from NEWSWATCH_SMTP_* variables; None when no host is set.
+
+    The password comes from NEWSWATCH_SMTP_PASSWORD, or from the Prefect
+    Secret block named in NEWSWATCH_SMTP_PASSWORD_BLOCK. NEWSWATCH_SMTP_CA_FILE
+    adds a CA to trust (a company mail server with a private certificate).
+    """
+    env = dict(os.environ if env is None else env)
+    host = env.get("NEWSWATCH_SMTP_HOST")
+    if not host:
+        return None
+    security = env.get("NEWSWATCH_SMTP_SECURITY", "starttls").lower()
+    if security not in ("starttls", "ssl", "none"):
+        raise ValueError(f"NEWSWATCH_SMTP_SECURITY must be starttls, ssl or none, not {security!r}")
+    port = _number(env, "NEWSWATCH_SMTP_PORT", int, "a port number") or {"starttls": 587, "ssl": 465, "none": 25}[security]
+    recipients = tuple(r.strip() for r in env.get("NEWSWATCH_MAIL_TO", "").split(",") if r.strip())
+    if not recipients:
+        raise ValueError("NEWSWATCH_SMTP_HOST is set but NEWSWATCH_MAIL_TO names no recipient")
+    password = env.get("NEWSWATCH_SMTP_PASSWORD")
+    block = env.get("NEWSWATCH_SMTP_PASSWORD_BLOCK")
+    if block and not password:
+        from prefect.blocks.system import Secret
+
+        password = Secret.load(block).get()
+    return SmtpSettings(host, port, security, env.get("NEWSWATCH_SMTP_USER") or None, password,
+                        env.get("NEWSWATCH_MAIL_FROM", f"newswatch@{host}"), recipients,
+                        _number(env, "NEWSWATCH_SMTP_TIMEOUT", float, "a number of seconds") or 30.0,
+                        env.get("NEWSWATCH_SMTP_CA_FILE") or None)
+
+
+def _number(env: Mapping[str, str], name: str, kind: type, what: str) -> float | None:
+    value = env.get(name)
+    if not value:
+        return None
+    try:
+        number = kind(value)
+    except ValueError:
+        number = 0
+    if not number > 0:
+        raise ValueError(f"{name} must be {what}, not {value!r}")
+    return number
+
+
+def apprise_urls(env: Mapping[str, str] | None = None) -> list[str]:
+    """NEWSWATCH_APPRISE_URLS: Apprise URLs for chat, separated by spaces or commas."""
+    env = dict(os.environ if env is None else env)
+    return [u for u in env.get("NEWSWATCH_APPRISE_URLS", "").replace(",", " ").split() if u]

@@ -99,3 +99,56 @@ def test_queries_in_a_loop_while_a_cycle_writes(prefect_api: str, newsroom: Demo
     pages = len(newsroom.index["pages"])
     assert summary["store"]["articles_stored"] == pages and second["store"]["articles_stored"] == 0
     assert rows(db, "SELECT count(*) FROM articles") == [(pages + 5,)]
+
+
+# -- list columns: real lists in CSV and JSON, on the terminal and in files ----------------------
+
+LISTS = ("SELECT 1 AS n, ['Prime Minister', 'Koizumi', 'say \"no\", twice']::TEXT[] AS matched, "
+         "{'rule': 'summit', 'outlets': 3} AS s, [] :: TEXT[] AS empty, NULL::TEXT[] AS missing, true AS ok "
+         "UNION ALL SELECT 2, ['拉致被害者'], NULL, ['x'], ['y'], false ORDER BY n")
+
+
+def _from_csv(text: str) -> list[dict]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "output"])
+def test_list_columns_are_json_arrays_in_json(seeded: Path, tmp_path: Path, to_file: bool) -> None:
+    out = tmp_path / "lists.json"
+    result = query(LISTS, "--db", str(seeded), "--format", "json", *(["--output", str(out)] if to_file else []))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text("utf-8") if to_file else result.stdout)
+    assert data == [
+        {"n": 1, "matched": ["Prime Minister", "Koizumi", 'say "no", twice'], "s": {"rule": "summit", "outlets": 3},
+         "empty": [], "missing": None, "ok": True},
+        {"n": 2, "matched": ["拉致被害者"], "s": None, "empty": ["x"], "missing": ["y"], "ok": False},
+    ]
+
+
+@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "output"])
+def test_list_columns_are_json_text_in_csv_cells(seeded: Path, tmp_path: Path, to_file: bool) -> None:
+    out = tmp_path / "lists.csv"
+    result = query(LISTS, "--db", str(seeded), "--format", "csv", *(["--output", str(out)] if to_file else []))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text("utf-8") if to_file else result.stdout
+    first, second = _from_csv(text)
+    assert json.loads(first["matched"]) == ["Prime Minister", "Koizumi", 'say "no", twice']
+    assert json.loads(first["s"]) == {"rule": "summit", "outlets": 3}
+    assert json.loads(first["empty"]) == [] and first["missing"] == "" and first["ok"] == "true"
+    assert json.loads(second["matched"]) == ["拉致被害者"] and second["s"] == "" and second["ok"] == "false"
+    # DuckDB reads the cells back as lists.
+    if to_file:
+        back = duckdb.sql(f"SELECT from_json(matched, '[\"VARCHAR\"]') FROM read_csv('{out}') ORDER BY n").fetchall()
+        assert back == [(["Prime Minister", "Koizumi", 'say "no", twice'],), (["拉致被害者"],)]
+
+
+def test_the_terminal_and_the_file_say_the_same(seeded: Path, tmp_path: Path) -> None:
+    sql = "SELECT url, first_seen_at, is_seed, [title, source] AS pair FROM articles ORDER BY url"
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"same.{fmt}"
+        printed = query(sql, "--db", str(seeded), "--format", fmt).stdout
+        assert query(sql, "--db", str(seeded), "--format", fmt, "--output", str(out)).returncode == 0
+        assert out.read_text("utf-8") == printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from newswatch.demo.server import DemoNewsroom
 from newswatch.fetch import FetchSettings
 from newswatch.pipeline import run_cycle
-from newswatch.search import tokens
+from newswatch.search import SNIPPET_CJK_WIDTH, SNIPPET_WIDTH, result_snippet, tokens
 from warehouse.db import search
 
 
@@ -59,6 +60,67 @@ def test_the_search_command(archive: Path) -> None:
     run = lambda *a: subprocess.run([sys.executable, "-m", "newswatch.cli", "search", *a, "--db", str(archive)],  # noqa: E731
                                     capture_output=True, text=True, env=os.environ.copy())
     hit = run("拉致")
-    assert hit.returncode == 0 and "拉致被害者家族会" in hit.stdout.splitlines()[2]
+    assert hit.returncode == 0 and hit.stdout.splitlines()[0].startswith("1. 拉致被害者家族会"), hit.stdout
     miss = run("zzzz")
     assert miss.returncode == 1 and "No article matches" in miss.stderr
+
+
+def test_search_results_show_the_link_and_a_marked_snippet(archive: Path) -> None:
+    run = lambda *a: subprocess.run([sys.executable, "-m", "newswatch.cli", "search", *a, "--db", str(archive)],  # noqa: E731
+                                    capture_output=True, text=True, env=os.environ.copy())
+    for query, marked in [("拉致被害者", "[拉致被害者]"), ("Chongryon", "[Chongryon]"), ("납북자", "[납북자]")]:
+        out = run(query, "--limit", "3")
+        assert out.returncode == 0, out.stderr
+        results = out.stdout.strip().split("\n\n")
+        assert len(results) == len(search(archive, tokens(query), limit=3))
+        for n, result in enumerate(results, 1):
+            title, about, url, snippet = result.splitlines()
+            assert title.startswith(f"{n}. ")
+            assert re.fullmatch(r"   .+ · \d{4}-\d{2}-\d{2} · story \d+ · score \d+\.\d\d", about), about
+            assert re.fullmatch(r"   http://127\.0\.0\.1:\d+/\S+\.html", url), url  # the canonical link
+            assert marked in snippet, result
+            width = SNIPPET_CJK_WIDTH if query != "Chongryon" else SNIPPET_WIDTH
+            assert len(snippet.strip()) <= 2 * width + len(marked) + 2, snippet
+
+
+# -- snippets, without a warehouse ------------------------------------------------------------
+
+EN = ("Relatives of the abductees met the prime minister on Tuesday. The delegation was led by "
+      "Takuya Yokota, whose sister Megumi Yokota was taken in 1977 at the age of thirteen, and "
+      "it asked the government to set a date for talks before the families grow too old to wait.")
+JA = ("政府は二十日、北朝鮮による日本人拉致被害者の家族会と首相官邸で面会し、"
+      "早期の帰国実現に向けて全力を尽くす考えを改めて伝えた。家族会の代表は、親の世代が高齢になり、"
+      "残された時間は少ないと訴えた。")
+
+
+def test_a_snippet_marks_the_query_and_cuts_between_words() -> None:
+    s = result_snippet(EN, "megumi YOKOTA")
+    assert "⟦Megumi⟧ ⟦Yokota⟧" in s and "⟦Yokota⟧" in s.split("⟦Megumi⟧")[0]  # every occurrence in the window
+    assert s.startswith("…") and s.endswith("…")
+    words = set(EN.replace(",", " ").replace(".", " ").split())
+    first, last = s[1:].split()[0], s[:-1].split()[-1]
+    assert first.strip(",.") in words and last.strip(",.") in words  # no word cut in half at either end
+    assert len(s) <= 2 * SNIPPET_WIDTH + len("⟦Yokota⟧") + 2
+
+
+def test_a_japanese_snippet_is_bounded_by_characters() -> None:
+    s = result_snippet(JA * 3, "拉致被害者")
+    assert "⟦拉致被害者⟧" in s
+    assert len(s) <= 2 * SNIPPET_CJK_WIDTH + len("⟦拉致被害者⟧") + 2, s
+    # Folded as the rules fold: hiragana finds katakana, full-width finds ASCII.
+    assert "⟦ヨコタ⟧" in result_snippet("家族会のヨコタ代表は訴えた。", "よこた")
+    assert "⟦APEC⟧" in result_snippet("Leaders met at APEC in Gyeongju.", "ＡＰＥＣ")
+
+
+def test_a_snippet_falls_back_to_character_pairs_then_to_the_beginning() -> None:
+    assert "⟦家族⟧" in result_snippet(JA, "拉致家族") and "⟦拉致⟧" in result_snippet(JA, "拉致家族")
+    head = result_snippet(EN, "zeppelin")
+    assert head.startswith("Relatives of the abductees") and head.endswith("…") and "⟦" not in head
+    assert len(head) <= 2 * SNIPPET_WIDTH + 1
+    assert result_snippet(None, "anything") == ""
+
+
+def test_a_snippet_skips_the_headline_at_the_start_of_the_text() -> None:
+    title = "Abductees' relatives meet the prime minister"
+    s = result_snippet(f"{title}\n\n{EN}", "prime minister", title)
+    assert s.startswith("Relatives of the abductees met the ⟦prime⟧ ⟦minister⟧")

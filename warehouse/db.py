@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import logging
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from newswatch.export import WRITERS
 from newswatch.stories import StoredArticle
 
 log = logging.getLogger(__name__)
@@ -446,7 +446,7 @@ def refresh_search_index(wh: "Warehouse") -> bool:
 
 def search(path: Path | str, query_tokens: Sequence[str], *, limit: int = 20, wait: float = 120.0,
            on_wait: Any = None) -> list[dict[str, Any]]:
-    """Articles matching every token, best BM25 score first."""
+    """Articles matching every token, best BM25 score first, with their text (for a snippet)."""
     con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
     try:
         load_fts(con)
@@ -456,8 +456,9 @@ def search(path: Path | str, query_tokens: Sequence[str], *, limit: int = 20, wa
         if not has_index:
             return []
         cursor = con.execute(
-            """SELECT a.article_id, a.story_id, s.score, a.title, a.source, a.language, a.url,
-                      coalesce(a.published_at, a.first_seen_at) AS published, a.is_seed
+            """SELECT a.article_id, a.story_id, s.score, a.title, a.source, a.language,
+                      coalesce(a.canonical_url, a.url) AS url,
+                      coalesce(a.published_at, a.first_seen_at) AS published, a.is_seed, a.text
                FROM (SELECT article_id,
                             fts_main_article_search.match_bm25(article_id, $1, conjunctive := 1) AS score
                      FROM article_search) s
@@ -597,19 +598,28 @@ def read_query(path: Path | str, sql: str, *, wait: float = 120.0, limit: int | 
 
 def export_query(path: Path | str, sql: str, dest: Path | str, fmt: str, *, wait: float = 120.0,
                  on_wait: Any = None) -> float:
-    """Write the result of *sql* to *dest* as csv, json or parquet; returns seconds waited."""
+    """Write the result of *sql* to *dest* as csv, json or parquet; returns seconds waited.
+
+    CSV and JSON are encoded as ``newswatch query`` prints them (``newswatch.export``: list
+    columns as JSON arrays); Parquet keeps DuckDB's own types.
+    """
     started = time.monotonic()
     con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
     waited = time.monotonic() - started
     try:
-        rel = con.sql(sql)
         if fmt == "parquet":
-            rel.write_parquet(str(dest))
-        elif fmt == "csv":
-            rel.write_csv(str(dest), header=True)
+            con.sql(sql).write_parquet(str(dest))
         else:
-            records = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
-            Path(dest).write_text(json.dumps(records, ensure_ascii=False, indent=1, default=str) + "\n", "utf-8")
+            cursor = con.execute(sql)
+            columns = [d[0] for d in cursor.description or []]
+            with open(dest, "w", encoding="utf-8", newline="") as out:
+                WRITERS[fmt](columns, _batches(cursor), out)
         return waited
     finally:
         con.close()
+
+
+def _batches(cursor: duckdb.DuckDBPyConnection, size: int = 10_000) -> Iterator[tuple]:
+    """The rows of *cursor*, fetched a batch at a time (an export need not fit in memory twice)."""
+    while batch := cursor.fetchmany(size):
+        yield from batch
