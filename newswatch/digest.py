@@ -28,7 +28,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from monitors.engine import MARK_CLOSE, MARK_OPEN, load_rules
+from monitors.engine import MARK_CLOSE, MARK_OPEN, load_rules, rule_problems
 from newswatch import settings
 from newswatch.urls import redact
 from warehouse import open_warehouse
@@ -160,8 +160,10 @@ def _feed_line(f: dict[str, Any], now: datetime) -> str:
 
 
 def render(alerts: list[dict[str, Any]], now: datetime,
-           feeds: list[dict[str, Any]] | None = None) -> tuple[str, str, str, str]:
-    """(subject, text, html, markdown) for a digest of *alerts*, and of *feeds* in trouble."""
+           feeds: list[dict[str, Any]] | None = None, *,
+           rule_problems: list[str] | None = None) -> tuple[str, str, str, str]:
+    """(subject, text, html, markdown) for a digest of *alerts*, of *feeds* in trouble, and of
+    the rule files that could not be loaded (*rule_problems*, one line each)."""
     feeds = [{**f, "url": redact(f["url"])} for f in feeds or []]  # no password leaves in a digest
     groups = group_alerts(alerts)
     n_stories = len(alerts)
@@ -223,6 +225,12 @@ def render(alerts: list[dict[str, Any]], now: datetime,
         parts += [f"<li>{html.escape(_feed_line(f, now))}<br><span style=\"color: #666; font-size: 12px;\">"
                   f"{html.escape(f['url'])}</span></li>" for f in feeds]
         parts.append("</ul>")
+    if rule_problems:
+        heading = f"Rule files not loaded — {len(rule_problems)}"
+        text += [heading.upper(), "=" * len(heading), ""] + [f"* {p}" for p in rule_problems] + [""]
+        md += [f"## {_md_escape(heading)}", ""] + [f"- {_md_escape(p)}" for p in rule_problems] + [""]
+        parts.append(f"<h2 style=\"font-size: 17px; border-bottom: 1px solid #ccc;\">{html.escape(heading)}</h2><ul>")
+        parts += [f"<li>{html.escape(p)}</li>" for p in rule_problems] + ["</ul>"]
     parts.append("<p style=\"color: #999; font-size: 11px;\">Sent by newswatch.</p></body></html>")
     return subject, "\n".join(text).rstrip() + "\n", "\n".join(parts) + "\n", "\n".join(md).rstrip() + "\n"
 
@@ -252,12 +260,13 @@ def fix_digest(db_path: Path) -> dict[str, Any] | None:
             return earlier
         alerts = store.pending_alerts()
         feeds = store.feeds_in_trouble()
-        if not alerts and not feeds:
+        problems = rule_problems()
+        if not alerts and not feeds and not problems:
             return None
         now = datetime.now(timezone.utc)
         ids = sorted(a["alert_id"] for a in alerts)
         digest_id = hashlib.sha256(f"{now.isoformat()}|{','.join(map(str, ids))}".encode()).hexdigest()[:16]
-        subject, text, html_body, markdown = render(alerts, now, feeds)
+        subject, text, html_body, markdown = render(alerts, now, feeds, rule_problems=problems)
         row = {
             "digest_id": digest_id, "message_id": make_msgid(idstring=digest_id, domain="newswatch.invalid"),
             "created_at": now, "alert_count": len(alerts), "subject": subject, "text_body": text,

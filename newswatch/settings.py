@@ -6,6 +6,7 @@
 | warehouse      | --db        | NEWSWATCH_DB         | newswatch.duckdb (project folder) |
 | per-host gap   | --host-gap  | NEWSWATCH_HOST_GAP   | 1.0 seconds                     |
 | digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (project folder)        |
+| rules folder   |             | NEWSWATCH_RULES      | monitors/rules                  |
 
 Mail and chat settings for digests are read by newswatch.digest (NEWSWATCH_SMTP_*,
 NEWSWATCH_MAIL_*, NEWSWATCH_APPRISE_URLS).
@@ -22,6 +23,7 @@ DEFAULT_FEEDS = PROJECT_DIR / "seeds" / "feeds.opml"
 DEFAULT_DB = PROJECT_DIR / "newswatch.duckdb"
 DEFAULT_HOST_GAP = 1.0
 DEFAULT_OUTBOX = PROJECT_DIR / "outbox"
+DEFAULT_RULES = PROJECT_DIR / "monitors" / "rules"
 
 
 def feeds_path(flag: str | Path | None = None) -> Path:
@@ -34,6 +36,10 @@ def db_path(flag: str | Path | None = None) -> Path:
 
 def outbox_path(flag: str | Path | None = None) -> Path:
     return Path(flag or os.environ.get("NEWSWATCH_OUTBOX") or DEFAULT_OUTBOX).expanduser()
+
+
+def rules_path(flag: str | Path | None = None) -> Path:
+    return Path(flag or os.environ.get("NEWSWATCH_RULES") or DEFAULT_RULES).expanduser()
 
 
 def host_gap(flag: float | None = None) -> float:

@@ -40,6 +40,20 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file for longer than we would wait."""
 
 
+class NoWarehouse(FileNotFoundError):
+    """A reader was pointed at a warehouse that does not exist, or at a folder."""
+
+
+def require_warehouse(path: Path | str) -> Path:
+    """*path*, when a warehouse file is there to read; readers never create one."""
+    path = Path(path)
+    if path.is_dir():
+        raise NoWarehouse(f"{path} is a folder, not a warehouse file (--db names the DuckDB file)")
+    if not path.exists():
+        raise NoWarehouse(f"no warehouse at {path}; run a cycle first")
+    return path
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -70,6 +84,8 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0,
     once; every connection here is short, so waiting a little always works.
     ``on_wait(seconds_so_far)`` is called while waiting.
     """
+    if read_only:
+        require_warehouse(path)
     started = time.monotonic()
     delay = 0.02
     warned = False
@@ -577,15 +593,12 @@ def read_query(path: Path | str, sql: str, *, wait: float = 120.0, limit: int | 
 
     A read-only connection cannot write, whatever the SQL says.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}; run a cycle first")
     started = time.monotonic()
-    con = connect(path, read_only=True, wait=wait, on_wait=on_wait)
+    con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
     waited = time.monotonic() - started
     try:
         cursor = con.execute(sql)
-        if cursor.description is None:
+        if cursor is None or cursor.description is None:  # no statement (a comment), or one with no result
             return QueryResult([], [], waited)
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
