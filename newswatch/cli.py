@@ -324,6 +324,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     if not db.exists():
         print(f"newswatch: no warehouse at {db}; run a cycle first", file=sys.stderr)
         return 2
+    _report_rule_problems()
     try:
         rules, hits, scanned = backtest(db, args.rule, since)
     except KeyError as exc:
@@ -438,6 +439,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from monitors.evaluate import EvalInputError, checks_of, disagreements, format_report, read_jsonl, run, score
     from monitors.topic import load_topic
 
+    _report_rule_problems()
     rules = load_rules()
     checks = checks_of(rules)
     try:

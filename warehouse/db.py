@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from newswatch.stories import StoredArticle
+if TYPE_CHECKING:  # the story module brings numpy: not loaded by readers that never decide stories
+    from newswatch.stories import StoredArticle
 
 log = logging.getLogger(__name__)
 
@@ -391,6 +392,8 @@ class WarehouseArchive:
         return {r[0] for r in self.wh._lookup("SELECT guid FROM article WHERE guid IN ({in})", guids)}
 
     def by_text_hash(self, hashes: Sequence[str]) -> dict[str, StoredArticle]:
+        from newswatch.stories import StoredArticle
+
         first: dict[str, StoredArticle] = {}
         for h, a, s in self.wh._lookup(
             "SELECT text_hash, article_id, story_id FROM article WHERE text_hash IN ({in}) AND story_id IS NOT NULL"
@@ -410,6 +413,8 @@ class WarehouseArchive:
         return found
 
     def articles(self, ids: Iterable[int]) -> dict[int, StoredArticle]:
+        from newswatch.stories import StoredArticle
+
         rows = self.wh._lookup("SELECT article_id, story_id, text FROM article WHERE article_id IN ({in})",
                                [int(i) for i in ids])
         return {a: StoredArticle(a, s, t) for a, s, t in rows}
