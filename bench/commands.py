@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command (default 5)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "commands.json",
                         help="where to write the figures")
+    parser.add_argument("--only", nargs="+", metavar="COMMAND", choices=["run", "digest", "query", "search", "feeds"],
+                        help="measure only these commands (default: all five)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newswatch-bench-commands-") as tmp:
         folder = Path(tmp)
@@ -85,6 +87,8 @@ def main() -> None:
         env.update(PREFECT_HOME=str(folder / "prefect"), PYTHONPATH=str(ROOT))
         results = {}
         for name, argv in commands(db, opml, outbox).items():
+            if args.only and argv[0] not in args.only:
+                continue
             _, first = timed(argv, env)  # warm-up, untimed
             if first.returncode != 0:
                 sys.exit(f"{name} failed (exit {first.returncode}):\n{first.stdout}{first.stderr}")
