@@ -8,13 +8,15 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from monitors.engine import rule_problems
 from newswatch import digest as digests
 from newswatch import settings
 
 
 @task(name="deliver-digest", cache_policy=NO_CACHE)
 def deliver(db: str, outbox: str, timezone: str) -> digests.DigestResult:
-    return digests.deliver_digest(Path(db), Path(outbox), digests.smtp_from_env(), digests.apprise_urls(), tz=timezone)
+    return digests.deliver_digest(Path(db), Path(outbox), settings.smtp_from_env(), settings.apprise_urls(), tz=timezone,
+                                  rule_problems=rule_problems())
 
 
 @flow(name="digest", description="Send the undelivered alerts as one digest: e-mail, outbox files, chat.")

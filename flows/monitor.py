@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from monitors.engine import rule_problems
 from newswatch import pipeline, settings
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.fetch import FetchSettings
@@ -69,7 +70,8 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
     try:
         with pipeline.cycle_lock(Path(db_file)):
-            summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow())
+            summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow(),
+                                            rule_problems=rule_problems())  # rules checked before any fetch
             summary.seeds_loaded = load_seeds(db_file).articles_stored
             summary.poll = poll_feeds(db_file, feeds_file, gap, all_feeds)
             summary.fetch = fetch_pages(db_file, gap)

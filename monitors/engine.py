@@ -25,9 +25,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from newswatch import settings
 from newswatch.textnorm import CJK_CHAR, SENTENCE_BREAK, kana_fold
 
-RULES_DIR = Path(__file__).with_name("rules")
 LANGUAGES = ("en", "ja", "ko")
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
 
@@ -571,6 +571,10 @@ def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
         expr = data["match"]
     except KeyError as exc:
         raise RuleError(f"{path or 'rule'}: missing {exc.args[0]!r}") from None
+    if not isinstance(rule_id, str):
+        raise RuleError(f"{path or 'rule'}: id must be a string, not {rule_id!r}")
+    if not isinstance(groups_spec, dict):
+        raise RuleError(f"{path or 'rule'}: terms must be a table of named groups")
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", rule_id):
         raise RuleError(f"{path or 'rule'}: id {rule_id!r} must be lowercase letters, digits, - or _")
     groups = {name: _compile_group(name, spec, rule_id) for name, spec in groups_spec.items()}
@@ -597,14 +601,73 @@ def load_rule_file(path: Path) -> Rule:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"{path}: {exc}") from None
-    return parse_rule(data, path)
+        raise RuleError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise RuleError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise RuleError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        return parse_rule(data, path)
+    except (TypeError, AttributeError) as exc:  # a value of the wrong kind somewhere inside
+        raise RuleError(f"{path}: malformed rule ({exc})") from None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules of a folder that loaded, and one plain line per file that did not."""
+
+    rules: tuple[Rule, ...]
+    problems: tuple[str, ...]  # "monitors/rules/x.toml: what is wrong"
+
+
+def shown_path(path: Path) -> str:
+    """*path* as a user finds it: relative to the project folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(path)
+
+
+def _problem(path: Path, error: RuleError) -> str:
+    message = str(error)
+    for prefix in (f"{path}: ", f"{path.resolve()}: "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+            break
+    return f"{shown_path(path)}: {message}"
 
 
 @lru_cache(maxsize=8)
-def load_rules(rules_dir: Path = RULES_DIR) -> tuple[Rule, ...]:
-    rules = tuple(load_rule_file(p) for p in sorted(rules_dir.glob("*.toml")))
-    ids = [r.id for r in rules]
-    if len(set(ids)) != len(ids):
-        raise RuleError(f"duplicate rule ids in {rules_dir}: {ids}")
-    return rules
+def _load_folder(rules_dir: Path) -> RuleSet:
+    rules: list[Rule] = []
+    problems: list[str] = []
+    by_id: dict[str, Path] = {}
+    if not rules_dir.is_dir():
+        return RuleSet((), (f"{shown_path(rules_dir)}: no such rules folder",))
+    for path in sorted(rules_dir.glob("*.toml")):
+        try:
+            rule = load_rule_file(path)
+        except RuleError as exc:
+            problems.append(_problem(path, exc))
+            continue
+        if rule.id in by_id:
+            problems.append(f"{shown_path(path)}: rule id {rule.id!r} is already used by {by_id[rule.id].name}")
+            continue
+        by_id[rule.id] = path
+        rules.append(rule)
+    return RuleSet(tuple(rules), tuple(problems))
+
+
+def load_rule_set(rules_dir: Path | None = None) -> RuleSet:
+    """Every rule of the folder that loads; a broken file is skipped and reported, never fatal."""
+    return _load_folder(settings.rules_path(rules_dir).resolve())
+
+
+def load_rules(rules_dir: Path | None = None) -> tuple[Rule, ...]:
+    """The rules that load (see ``rule_problems`` for the files that did not)."""
+    return load_rule_set(rules_dir).rules
+
+
+def rule_problems(rules_dir: Path | None = None) -> list[str]:
+    """One plain line per rule file that could not be loaded: "monitors/rules/x.toml: what is wrong"."""
+    return list(load_rule_set(rules_dir).problems)

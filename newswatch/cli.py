@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -35,15 +37,53 @@ def _print_summary(summary: dict, db: Path) -> None:
     print(summary_text(summary, str(db)))
 
 
+def _report_rule_problems() -> list[str]:
+    """Load the rules now, before anything is fetched, and say which files were skipped."""
+    from monitors.engine import rule_problems
+
+    problems = rule_problems()
+    for problem in problems:
+        print(f"newswatch: rule file skipped (the other rules work): {problem}", file=sys.stderr)
+    return problems
+
+
+def _writable_db(db: Path) -> bool:
+    if db.is_dir():
+        print(f"newswatch: {db} is a folder, not a warehouse file (--db names the DuckDB file)", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
     from newswatch.opml import FeedListError, read_opml
+    from newswatch.seeds import load_seeds
+    from newswatch.urls import canonical_url
+    from newswatch.work import cycle_snapshot, cycle_work, next_feed
 
     feeds, db = settings.feeds_path(args.feeds), settings.db_path(args.db)
     try:
         sources = read_opml(feeds)
-    except FeedListError as exc:
+        settings.host_gap(args.host_gap)
+    except (FeedListError, ValueError) as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
+    if not _writable_db(db):
+        return 2
+    _report_rule_problems()
+    # Whether there is anything to do is read from the warehouse first: Prefect's
+    # server starts only for a cycle that will do something.
+    now = datetime.now(timezone.utc)
+    urls = [s.url for s in sources]
+    snapshot = cycle_snapshot(db, [canonical_url(seed.url) for seed in load_seeds()])
+    if not cycle_work(snapshot, urls, now, force=args.all_feeds):
+        upcoming = next_feed(snapshot, urls)
+        print("Nothing to do: no feed is due and nothing waits in the warehouse"
+              + (f"; next poll: {upcoming[0]}, {_ago(upcoming[1], now)}" if upcoming else "")
+              + ("" if args.all_feeds else " (--all-feeds polls every feed not backing off now)")
+              + f". Warehouse: {db}")
+        return 0
     print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
     summary = _run_flow(feeds, db, args.host_gap, args.all_feeds)
     if "skipped" in summary:
@@ -100,26 +140,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_digest(args: argparse.Namespace) -> int:
     settings.prefect_defaults()
     from newswatch import digest as digests
+    from newswatch.work import digest_snapshot, digest_work
+    from warehouse.db import NoWarehouse, require_warehouse
 
     try:
         tz = settings.timezone_name(args.timezone)
         if not args.preview:
-            digests.smtp_from_env()  # a configuration mistake is an error message, before anything runs
+            settings.smtp_from_env()  # a configuration mistake is an error message, before anything runs
     except ValueError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
     db, outbox = settings.db_path(args.db), settings.outbox_path(args.outbox)
+    try:
+        require_warehouse(db)  # a digest reads the warehouse; it never creates one
+    except NoWarehouse as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
+    if outbox.exists() and not outbox.is_dir():
+        print(f"newswatch: the outbox {outbox} is a file; --outbox names a folder (created when missing)",
+              file=sys.stderr)
+        return 2
+    problems = _report_rule_problems()
     if args.preview:
-        if not db.is_file():
-            print(f"newswatch: no warehouse at {db}", file=sys.stderr)
-            return 1
-        preview = digests.preview_digest(db, outbox, tz)
+        preview = digests.preview_digest(db, outbox, tz, problems)
         if preview.status == "empty":
             print("No undelivered alerts and no feed in trouble: the next digest would be empty.")
             return 0
         print(f"Preview of the next digest (nothing marked delivered): {preview.subject}")
         for path in preview.files:
             print(f"  {path}")
+        return 0
+    # Nothing pending: say so without starting Prefect's server.
+    if not digest_work(digest_snapshot(db), problems):
+        print("No undelivered alerts and no feed in trouble: nothing sent.")
         return 0
     if not os.environ.get("PREFECT_API_URL"):
         print("Starting Prefect's embedded server…", file=sys.stderr, flush=True)
@@ -208,7 +261,39 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def schedule_problems(interval: float, cron: str, timezone: str) -> list[str]:
+    """What is wrong with serve's schedule options, checked the way Prefect will read them."""
+    from pydantic import ValidationError
+
+    from prefect.client.schemas.schedules import CronSchedule
+
+    problems = []
+    if not interval > 0:
+        problems.append(f"--interval must be a positive number of seconds, not {interval:g}")
+    try:
+        CronSchedule(cron=cron, timezone=timezone)
+    except ValidationError as exc:
+        fields = {str(e["loc"][0]) if e["loc"] else "" for e in exc.errors()}
+        if "cron" in fields:
+            problems.append(f"--digest-cron {cron!r} is not a cron schedule: five fields, minute hour "
+                            "day-of-month month day-of-week, e.g. '0 8 * * *' (daily at 08:00) or '30 7 * * 1-5'")
+        if "timezone" in fields:
+            problems.append(f"--timezone {timezone!r} is not a time zone name: use an IANA name such as "
+                            "Asia/Tokyo, Europe/London or UTC")
+    return problems
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings.prefect_defaults()
+    problems = schedule_problems(args.interval, args.digest_cron, args.timezone)
+    for problem in problems:
+        print(f"newswatch: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    db = settings.db_path(args.db)
+    if not _writable_db(db):
+        return 2
+    _report_rule_problems()
     from newswatch.serve import ServeError, serve
 
     try:
@@ -220,11 +305,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
-    from monitors.engine import load_rules
+    from monitors.engine import load_rule_set
 
-    for rule in load_rules():
+    rule_set = load_rule_set()
+    for rule in rule_set.rules:
         print(f"{rule.id}  (severity {rule.severity}, version {rule.version}, {rule.path})")
         print("  " + " ".join(rule.description.split()))
+    if rule_set.problems:
+        print(f"\n{len(rule_set.problems)} rule {'file' if len(rule_set.problems) == 1 else 'files'} "
+              "could not be loaded (skipped; the other rules work):")
+        for problem in rule_set.problems:
+            print(f"  {problem}")
+        return 1
     return 0
 
 
@@ -246,6 +338,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     if not db.exists():
         print(f"newswatch: no warehouse at {db}; run a cycle first", file=sys.stderr)
         return 2
+    _report_rule_problems()
     try:
         rules, hits, scanned = backtest(db, args.rule, since)
     except KeyError as exc:
@@ -360,6 +453,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from monitors.evaluate import EvalInputError, checks_of, disagreements, format_report, read_jsonl, run, score
     from monitors.topic import load_topic
 
+    _report_rule_problems()
     rules = load_rules()
     checks = checks_of(rules)
     try:
@@ -400,6 +494,10 @@ def cmd_query(args: argparse.Namespace) -> int:
     from warehouse.db import export_query, read_query
 
     db = settings.db_path(args.db)
+    if not args.sql.strip():
+        print('newswatch: no SQL given; for example: newswatch query "SELECT * FROM stories LIMIT 10"',
+              file=sys.stderr)
+        return 2
     state = {"told": False}
 
     def waiting(seconds: float) -> None:
@@ -412,8 +510,6 @@ def cmd_query(args: argparse.Namespace) -> int:
             if not args.output:
                 print("newswatch: --format parquet needs --output FILE", file=sys.stderr)
                 return 2
-            if not db.exists():
-                raise FileNotFoundError(f"no warehouse at {db}; run a cycle first")
             waited = export_query(db, args.sql, args.output, args.format, wait=args.wait, on_wait=waiting)
             print(f"Wrote {args.output}", file=sys.stderr)
         else:
@@ -622,26 +718,56 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:  # the last line of defence: a message, not a traceback
-        from warehouse import WarehouseBusy
+        plain = error_message(exc)
+        if plain is None:
+            raise
+        message, code = plain
+        print(f"newswatch: {message}", file=sys.stderr)
+        return code
 
-        from monitors.engine import RuleError
 
-        import duckdb
+_DUCKDB_FILE = re.compile(r'file "([^"]+)"')
 
-        if isinstance(exc, duckdb.CatalogException):
-            print(f"newswatch: {exc}\n(an older warehouse is upgraded by the next `newswatch run` or `newswatch seed`)",
-                  file=sys.stderr)
-            return 2
-        if isinstance(exc, (WarehouseBusy, RuleError)):
-            print(f"newswatch: {exc}", file=sys.stderr)
-            return 3
-        if isinstance(exc, (duckdb.IOException, OSError)) or (
-                isinstance(exc, duckdb.Error) and "Could not write" in str(exc)):
-            # Nothing half-written stays behind: every write is one transaction.
-            print(f"newswatch: could not write or read a file: {exc}\n"
-                  "(is the disk full, or the folder read-only? Nothing was half-written.)", file=sys.stderr)
-            return 4
-        raise
+
+def error_message(exc: BaseException) -> tuple[str, int] | None:
+    """The plain message and exit code for an error a user can cause or fix; None for a bug.
+
+    Each kind of file problem gets its own message; the hint about a full disk
+    or a read-only folder only where one of those is the cause.
+    """
+    import duckdb
+
+    from monitors.engine import RuleError
+    from warehouse import WarehouseBusy
+    from warehouse.db import NoWarehouse
+
+    text = str(exc)
+    if isinstance(exc, NoWarehouse):
+        return text, 2
+    if isinstance(exc, duckdb.CatalogException):
+        return (f"{text}\n(an older warehouse is upgraded by the next `newswatch run` or `newswatch seed`)", 2)
+    if isinstance(exc, (WarehouseBusy, RuleError)):
+        return text, 3
+    if not isinstance(exc, (duckdb.IOException, OSError)) and not (
+            isinstance(exc, duckdb.Error) and "Could not write" in text):
+        return None
+    named = _DUCKDB_FILE.search(text)
+    where = getattr(exc, "filename", None) or (named.group(1) if named else None)
+    errno_ = getattr(exc, "errno", None)
+    if "not a valid DuckDB database file" in text:
+        return f"{where or 'the file'} is not a DuckDB warehouse (is --db pointing at the right file?)", 2
+    if errno_ == errno.EISDIR or "Is a directory" in text:
+        return f"{where or 'the path'} is a folder where a file was expected", 2
+    if errno_ in (errno.ENOTDIR, errno.EEXIST) or "Not a directory" in text:
+        return f"{where or 'the path'}: a file is in the way where a folder was expected", 2
+    if errno_ in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return f"permission denied: {where or text}", 4
+    if errno_ in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or any(
+            s in text for s in ("No space left", "Read-only file system", "Could not write")):
+        # Nothing half-written stays behind: every write is one transaction.
+        return (f"could not write {where or 'a file'}: {exc}\n"
+                "(is the disk full, or the folder read-only? Nothing was half-written.)"), 4
+    return f"could not read or write {where or 'a file'}: {exc}", 4
 
 
 if __name__ == "__main__":

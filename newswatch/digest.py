@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
-import os
 import re
 import smtplib
 import ssl

@@ -22,9 +22,9 @@ from typing import Any
 import feedparser
 
 from newswatch import charset
-from newswatch.fetch import Fetcher
+from newswatch.fetch import TRANSIENT, UNREACHABLE, Fetcher
 from newswatch.opml import FeedSource
-from newswatch.urls import canonical_url, redact
+from newswatch.urls import canonical_url, feed_url_problem, redact
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class PollResult:
     entries: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "ok"  # ok | unchanged | failed
     warning: str | None = None
+    failure: str | None = None  # when failed: bad-url | network (no answer at all) | feed (an answer, not a feed)
 
 
 def parse_feed(body: bytes, content_type: str, location: str | None = None) -> tuple[Any, str | None]:
@@ -180,14 +181,6 @@ def backoff(failures: int) -> timedelta:
     return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, failures - 1)))
 
 
-def is_due(state: dict[str, Any] | None, now: datetime, *, force: bool = False) -> bool:
-    """Whether to poll a feed now. *force* overrides its schedule, never a failure's backoff
-    or the server's Retry-After."""
-    if not state or state.get("next_poll_at") is None or state["next_poll_at"] <= now:
-        return True
-    return force and not state.get("consecutive_failures")
-
-
 async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] | None) -> PollResult:
     state = dict(state or {})
     now = datetime.now(timezone.utc)
@@ -215,7 +208,7 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
 
-    def failed(error: str, *, retry_after: float | None = None) -> PollResult:
+    def failed(error: str, *, retry_after: float | None = None, kind: str = "feed") -> PollResult:
         failures = new_state["consecutive_failures"] + 1
         wait = backoff(failures)
         if retry_after is not None:
@@ -223,13 +216,17 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
         error = redact(error)
         new_state.update(consecutive_failures=failures, last_error=error, next_poll_at=now + wait)
         log.warning("Feed %s failed (%d in a row): %s", redact(source.url), failures, error)
-        return PollResult(source.url, new_state, outcome="failed")
+        return PollResult(source.url, new_state, outcome="failed", failure=kind)
 
+    bad_url = feed_url_problem(source.url)
+    if bad_url:
+        return failed(f"bad feed URL: {bad_url}", kind="bad-url")
     result = await fetcher.get(source.url, headers=headers, max_bytes=fetcher.settings.max_feed_bytes,
                                origin=source.url)
     new_state["last_status"] = result.status
     if result.error:
-        return failed(result.error, retry_after=result.retry_after)
+        network = result.status is None and result.error_kind in (TRANSIENT, UNREACHABLE)
+        return failed(result.error, retry_after=result.retry_after, kind="network" if network else "feed")
     if result.status == 304:
         new_state.update(consecutive_failures=0, last_success_at=now,
                          min_interval_s=server_min_interval(None, result.headers) or new_state["min_interval_s"])

@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from monitors.engine import rule_problems
 from monitors.topic import Verdict, load_topic
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.charset import decode_html
 from newswatch.dedup import Fingerprint, fingerprint
 from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
-from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
+from newswatch.feeds import PollResult, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource
 from newswatch.search import document as search_document
@@ -40,6 +41,7 @@ from newswatch.seeds import SEEDS_DIR, load_seeds
 from newswatch.stories import Candidate, batch_ref, decide
 from newswatch.textnorm import detect_language
 from newswatch.urls import canonical_url, host_of, redact
+from newswatch.work import MAX_FETCH_ATTEMPTS, is_due
 from warehouse import open_warehouse
 from warehouse.db import WarehouseArchive, refresh_search_index
 
@@ -70,6 +72,8 @@ class PollReport:
     feeds_total: int = 0
     feeds_polled: int = 0
     feeds_failed: int = 0
+    feeds_unreachable: int = 0  # failed without any answer (no network, no such host, timeouts)
+    feeds_bad_url: int = 0  # failed because the address in the feed list cannot be a feed's
     feeds_unchanged: int = 0
     feeds_not_due: int = 0
     new_entries: int = 0
@@ -167,6 +171,8 @@ def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSett
     for r in results:
         if r.outcome == "failed":
             report.feeds_failed += 1
+            report.feeds_unreachable += r.failure == "network"
+            report.feeds_bad_url += r.failure == "bad-url"
             report.failures.append((r.url, r.state["last_error"]))
         elif r.outcome == "unchanged":
             report.feeds_unchanged += 1
@@ -338,7 +344,7 @@ async def _fetch_all(entries: list[dict[str, Any]], settings: FetchSettings, max
             report.requests, report.bytes_received = fetcher.requests, fetcher.bytes_received
 
 
-def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attempts: int = 3,
+def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attempts: int = MAX_FETCH_ATTEMPTS,
                 progress: Progress = _log_progress) -> FetchReport:
     """Fetch and extract every pending entry; results are written in batches."""
     settings = settings or FetchSettings()
@@ -520,6 +526,7 @@ class CycleSummary:
     fetch: FetchReport = field(default_factory=FetchReport)
     store: StoreReport = field(default_factory=StoreReport)
     alerts: AlertReport = field(default_factory=AlertReport)
+    rule_problems: list[str] = field(default_factory=list)  # rule files skipped: "monitors/rules/x.toml: …"
 
     @property
     def seconds(self) -> float:
@@ -588,7 +595,7 @@ def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSetti
               seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False) -> CycleSummary:
     """One whole cycle without Prefect (the flow in flows/monitor.py does the same)."""
     with cycle_lock(db_path):
-        summary = CycleSummary(new_cycle_id(), utcnow())
+        summary = CycleSummary(new_cycle_id(), utcnow(), rule_problems=rule_problems())
         t0 = time.perf_counter()
         summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
         summary.poll = poll_stage(db_path, sources, settings, progress, force)

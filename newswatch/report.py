@@ -16,10 +16,12 @@ def _get(summary: CycleSummary | dict[str, Any], *path: str) -> Any:
 
 
 def offline_hint(summary: CycleSummary | dict[str, Any]) -> str | None:
+    """The "offline?" hint, only when every feed with a usable address got no answer at all."""
     polled = _get(summary, "poll", "feeds_polled")
-    failed = _get(summary, "poll", "feeds_failed")
-    if polled and failed == polled:
-        return (f"All {polled} feeds failed: this machine may be offline or the feed hosts unreachable. "
+    unreachable = _get(summary, "poll", "feeds_unreachable")
+    if unreachable and unreachable == polled - _get(summary, "poll", "feeds_bad_url"):
+        every = f"All {polled} feeds" if unreachable == polled else f"All {unreachable} feeds with a valid URL"
+        return (f"{every} failed without an answer: this machine may be offline or the feed hosts unreachable. "
                 "The seed articles are loaded; the next run retries the feeds (failing feeds back off, "
                 "up to a day).")
     return None
@@ -61,6 +63,10 @@ def summary_text(summary: CycleSummary | dict[str, Any], db: str) -> str:
         out += [f"  {redact(url)}: {redact(error)}" for url, error in page_failures[:20]]
         if len(page_failures) > 20:
             out.append(f"  … and {len(page_failures) - 20} more (SELECT * FROM fetch_failures)")
+    problems = _get(summary, "rule_problems")
+    if problems:
+        out.append("Rule files skipped (the other rules ran):")
+        out += [f"  {p}" for p in problems]
     hint = offline_hint(summary)
     if hint:
         out.append(hint)
@@ -75,6 +81,9 @@ def summary_markdown(summary: CycleSummary | dict[str, Any], db: str) -> str:
     failures = _get(summary, "poll", "failures")
     if failures:
         md += ["", "## Feeds that failed", ""] + [f"- `{redact(url)}`: {redact(error)}" for url, error in failures]
+    problems = _get(summary, "rule_problems")
+    if problems:
+        md += ["", "## Rule files skipped", ""] + [f"- `{p}`" for p in problems]
     hint = offline_hint(summary)
     if hint:
         md += ["", f"**{hint}**"]

@@ -7,6 +7,7 @@
 | per-host gap   | --host-gap  | NEWSWATCH_HOST_GAP   | 1.0 seconds                     |
 | digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (project folder)        |
 | time zone      | --timezone  | NEWSWATCH_TIMEZONE   | Asia/Tokyo (the digest schedule's) |
+| rules folder   |             | NEWSWATCH_RULES      | monitors/rules                  |
 
 Settings read from the environment only (secrets and deployment details, no flag):
 
@@ -44,6 +45,7 @@ DEFAULT_OUTBOX = PROJECT_DIR / "outbox"
 # The user's time zone: the digest's schedule runs in it (serve, prefect.yaml) and
 # the digest shows its times in it.
 DEFAULT_TIMEZONE = "Asia/Tokyo"
+DEFAULT_RULES = PROJECT_DIR / "monitors" / "rules"
 
 
 def feeds_path(flag: str | Path | None = None) -> Path:
@@ -56,6 +58,10 @@ def db_path(flag: str | Path | None = None) -> Path:
 
 def outbox_path(flag: str | Path | None = None) -> Path:
     return Path(flag or os.environ.get("NEWSWATCH_OUTBOX") or DEFAULT_OUTBOX).expanduser()
+
+
+def rules_path(flag: str | Path | None = None) -> Path:
+    return Path(flag or os.environ.get("NEWSWATCH_RULES") or DEFAULT_RULES).expanduser()
 
 
 def host_gap(flag: float | None = None) -> float:

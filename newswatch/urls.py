@@ -59,6 +59,23 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def feed_url_problem(url: str) -> str | None:
+    """Why *url* cannot be a feed's address (None when it can): only http and https with a host."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if not scheme or " " in url.strip():
+        return "not a web address (a feed URL starts with http:// or https://)"
+    if scheme not in ("http", "https"):
+        return f"{scheme}:// is not supported (a feed URL starts with http:// or https://)"
+    if not parts.hostname:
+        return "no host name in the address"
+    try:
+        parts.port
+    except ValueError:
+        return "the port is not a number from 0 to 65535"
+    return None
+
+
 def host_of(url: str) -> str:
     """The host:port a request to *url* goes to (the unit of politeness)."""
     parts = urlsplit(url)

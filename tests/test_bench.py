@@ -38,3 +38,16 @@ def test_the_demo_cycle_benchmark_runs(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "articles stored (incl. 5 seeds)  40" in result.stdout
+
+
+def test_the_commands_benchmark_runs_and_reports_every_command(tmp_path: Path) -> None:
+    out = tmp_path / "commands.json"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "commands.py"), "--repeat", "1", "--json", str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())["commands"]
+    assert set(figures) == {"run (no feed due)", "digest (nothing pending)", "query", "search", "feeds"}
+    assert figures["run (no feed due)"]["answer"].startswith("Nothing to do: no feed is due")
+    assert figures["digest (nothing pending)"]["answer"].endswith("nothing sent.")
+    for name in figures:
+        assert name in result.stdout

@@ -158,7 +158,7 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_rows(db: Path) -> No
     done = subprocess.run([sys.executable, "-m", "newswatch.cli", "seed", "--db", str(db)], capture_output=True,
                           text=True, timeout=120, preexec_fn=_limited_writes(4096))
     assert done.returncode == 4, done.stderr
-    assert "newswatch: could not write or read a file" in done.stderr and "is the disk full" in done.stderr
+    assert f"newswatch: could not write {db}" in done.stderr and "is the disk full" in done.stderr
     assert "Traceback" not in done.stderr
     assert rows(db, "SELECT count(*) FROM article") == [(0,)]
     # With room again, the same command works.
@@ -171,5 +171,5 @@ def test_a_read_only_location_is_a_clear_error() -> None:
     done = subprocess.run([sys.executable, "-m", "newswatch.cli", "seed", "--db", "/sys/newswatch/w.duckdb"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 4, done.stderr
-    assert "could not write or read a file" in done.stderr and "/sys/newswatch" in done.stderr
+    assert "newswatch: permission denied: /sys/newswatch" in done.stderr
     assert "Traceback" not in done.stderr

@@ -577,7 +577,7 @@ def test_digest_preview_on_the_command_line(alerted_db: Path, tmp_path: Path) ->
     assert bad.stderr.strip() == ("newswatch: unknown time zone 'Mars/Base': give an IANA name such as "
                                   "Asia/Tokyo, Europe/Paris or UTC")
     missing = _cli("digest", "--preview", "--db", str(tmp_path / "missing.duckdb"))
-    assert missing.returncode == 1 and "no warehouse at" in missing.stderr and not (tmp_path / "missing.duckdb").exists()
+    assert missing.returncode == 2 and "no warehouse at" in missing.stderr and not (tmp_path / "missing.duckdb").exists()
 
 
 @pytest.mark.parametrize("library", ["markdown-it", "python-markdown"])

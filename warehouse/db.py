@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from newswatch.export import WRITERS
-from newswatch.stories import StoredArticle
+
+if TYPE_CHECKING:  # the story module brings numpy: not loaded by readers that never decide stories
+    from newswatch.stories import StoredArticle
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file for longer than we would wait."""
+
+
+class NoWarehouse(FileNotFoundError):
+    """A reader was pointed at a warehouse that does not exist, or at a folder."""
+
+
+def require_warehouse(path: Path | str) -> Path:
+    """*path*, when a warehouse file is there to read; readers never create one."""
+    path = Path(path)
+    if path.is_dir():
+        raise NoWarehouse(f"{path} is a folder, not a warehouse file (--db names the DuckDB file)")
+    if not path.exists():
+        raise NoWarehouse(f"no warehouse at {path}; run a cycle first")
+    return path
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,8 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0,
     once; every connection here is short, so waiting a little always works.
     ``on_wait(seconds_so_far)`` is called while waiting.
     """
+    if read_only:
+        require_warehouse(path)
     started = time.monotonic()
     delay = 0.02
     warned = False
@@ -375,6 +393,8 @@ class WarehouseArchive:
         return {r[0] for r in self.wh._lookup("SELECT guid FROM article WHERE guid IN ({in})", guids)}
 
     def by_text_hash(self, hashes: Sequence[str]) -> dict[str, StoredArticle]:
+        from newswatch.stories import StoredArticle
+
         first: dict[str, StoredArticle] = {}
         for h, a, s in self.wh._lookup(
             "SELECT text_hash, article_id, story_id FROM article WHERE text_hash IN ({in}) AND story_id IS NOT NULL"
@@ -394,6 +414,8 @@ class WarehouseArchive:
         return found
 
     def articles(self, ids: Iterable[int]) -> dict[int, StoredArticle]:
+        from newswatch.stories import StoredArticle
+
         rows = self.wh._lookup("SELECT article_id, story_id, text FROM article WHERE article_id IN ({in})",
                                [int(i) for i in ids])
         return {a: StoredArticle(a, s, t) for a, s, t in rows}
@@ -579,15 +601,12 @@ def read_query(path: Path | str, sql: str, *, wait: float = 120.0, limit: int | 
 
     A read-only connection cannot write, whatever the SQL says.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}; run a cycle first")
     started = time.monotonic()
-    con = connect(path, read_only=True, wait=wait, on_wait=on_wait)
+    con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
     waited = time.monotonic() - started
     try:
         cursor = con.execute(sql)
-        if cursor.description is None:
+        if cursor is None or cursor.description is None:  # no statement (a comment), or one with no result
             return QueryResult([], [], waited)
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
