@@ -262,10 +262,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from newswatch.serve import ServeError, serve
+    from newswatch.serve import ScheduleError, ServeError, serve
 
     try:
         serve(args.feeds, args.db, args.outbox, args.interval, args.digest_cron, args.timezone, args.port)
+    except ScheduleError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
     except ServeError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 1
