@@ -31,37 +31,53 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _start_serve(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen:
+    """`newswatch serve` with its own PREFECT_HOME, its output in tmp_path/serve.log."""
+    env = {**os.environ, "NEWSWATCH_HOST_GAP": "0.02", "PREFECT_HOME": str(tmp_path / "prefect-home"), **env}
+    env.pop("PREFECT_API_URL", None)
+    with open(tmp_path / "serve.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "newswatch.cli", "serve", *args],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def _wait_for_cycles(proc: subprocess.Popen, db: Path, n: int, timeout: float = 240) -> int:
+    deadline = time.monotonic() + timeout
+    completed = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            completed = rows(db, "SELECT count(*) FROM cycles")[0][0]
+            if completed >= n:
+                break
+        time.sleep(2)
+    return completed
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def test_serve_runs_the_monitor_on_schedule_and_stops_cleanly(newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
     opml = newsroom.write_opml(tmp_path / "feeds.opml")
     port = _free_port()
-    env = {**os.environ, "NEWSWATCH_HOST_GAP": "0.02", "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    env.pop("PREFECT_API_URL", None)
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "newswatch.cli", "serve", "--feeds", str(opml), "--db", str(db),
-         "--outbox", str(tmp_path / "outbox"), "--interval", "5", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
+    proc = _start_serve(tmp_path, "--feeds", str(opml), "--db", str(db), "--outbox", str(tmp_path / "outbox"),
+                        "--interval", "5", "--port", str(port))
     try:
-        deadline = time.monotonic() + 240
-        completed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists():
-                completed = rows(db, "SELECT count(*) FROM cycles")[0][0]
-                if completed >= 2:
-                    break
-            time.sleep(2)
+        completed = _wait_for_cycles(proc, db, 2)
         assert completed >= 2, (tmp_path / "serve.log").read_text()[-3000:]
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+        _stop(proc)
     output = (tmp_path / "serve.log").read_text()
     assert "Serving monitor every 5s" in output and "Stopped." in output
     assert "Traceback" not in output, output[max(0, output.find("Traceback") - 800):][:4000]
-    # The first scheduled cycle stored the newsroom; later ones found nothing new.
+    # The first cycle stored the newsroom; later ones found nothing new.
     assert rows(db, "SELECT count(*) FROM articles WHERE NOT is_seed") == [(len(newsroom.index["pages"]),)]
     # The Prefect server it started is gone.
     with socket.socket() as s:
@@ -102,24 +118,10 @@ def test_serve_starts_the_first_cycle_at_once_says_when_the_next_runs_and_serves
         newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
     opml = newsroom.write_opml(tmp_path / "feeds.opml")
     port = _free_port()
-    env = {**os.environ, "NEWSWATCH_HOST_GAP": "0.02", "PREFECT_HOME": str(tmp_path / "prefect-home"), "TZ": "UTC"}
-    env.pop("PREFECT_API_URL", None)
-    log = open(tmp_path / "serve.log", "w")
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "newswatch.cli", "serve", "--feeds", str(opml), "--db", str(db),
-         "--outbox", str(tmp_path / "outbox"), "--interval", "3600", "--timezone", "Asia/Tokyo", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
+    proc = _start_serve(tmp_path, "--feeds", str(opml), "--db", str(db), "--outbox", str(tmp_path / "outbox"),
+                        "--interval", "3600", "--timezone", "Asia/Tokyo", "--port", str(port), TZ="UTC")
     try:
-        deadline = started + 240
-        completed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists():
-                completed = rows(db, "SELECT count(*) FROM cycles")[0][0]
-                if completed:
-                    break
-            time.sleep(2)
+        completed = _wait_for_cycles(proc, db, 1)
         # The first cycle ran within minutes of the start, not an hour (the interval) later.
         assert completed == 1, (tmp_path / "serve.log").read_text()[-3000:]
         # The dashboard: Prefect's own UI, served by the server serve started, from files in the package.
@@ -137,9 +139,7 @@ def test_serve_starts_the_first_cycle_at_once_says_when_the_next_runs_and_serves
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+        _stop(proc)
     output = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in output, output[max(0, output.find("Traceback") - 800):][:4000]
     assert f"Dashboard (runs, logs, schedules): http://127.0.0.1:{port}/" in output
