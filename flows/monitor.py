@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -10,24 +9,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from monitors.engine import rule_problems
-from newswatch import pipeline, settings
+from newswatch import pipeline, progress, settings
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.fetch import FetchSettings
 from newswatch.opml import read_opml
-from newswatch.report import summary_markdown, summary_text
-
-
-def _progress():
-    logger = get_run_logger()
-    last = {"t": 0.0}
-
-    def report(stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - last["t"] >= 2.0:
-            last["t"] = now
-            logger.info("%s: %d/%d (%d%%)", stage, done, total, 100 * done // max(total, 1))
-
-    return report
+from newswatch.report import summary_line, summary_markdown, summary_text
 
 
 @task(name="load-seeds", cache_policy=NO_CACHE)
@@ -37,17 +23,17 @@ def load_seeds(db: str) -> pipeline.StoreReport:
 
 @task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def poll_feeds(db: str, feeds: str, host_gap: float, force: bool) -> pipeline.PollReport:
-    return pipeline.poll_stage(Path(db), read_opml(feeds), FetchSettings(min_gap=host_gap), _progress(), force)
+    return pipeline.poll_stage(Path(db), read_opml(feeds), FetchSettings(min_gap=host_gap), progress.reporter(), force)
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def fetch_pages(db: str, host_gap: float) -> pipeline.FetchReport:
-    return pipeline.fetch_stage(Path(db), FetchSettings(min_gap=host_gap), progress=_progress())
+    return pipeline.fetch_stage(Path(db), FetchSettings(min_gap=host_gap), progress=progress.reporter())
 
 
 @task(name="store-articles", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def store_articles(db: str) -> pipeline.StoreReport:
-    return pipeline.store_stage(Path(db))
+    return pipeline.store_stage(Path(db), progress=progress.reporter())
 
 
 @task(name="evaluate-rules", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -62,6 +48,11 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
 
     Only feeds that are due are polled; ``all_feeds`` polls every feed that is
     not backing off after a failure.
+
+    What a person sees: progress while the stages work, then one summary. When
+    a command in this process shows them (``newswatch run``), the flow leaves
+    that to it; otherwise (under ``serve`` or a worker) it prints them itself.
+    The dashboard gets one log line and the summary as an artifact.
     """
     logger = get_run_logger()
     feeds_file = str(settings.feeds_path(feeds))
@@ -80,10 +71,12 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
             summary.finished_at = pipeline.utcnow()
             pipeline.record_cycle(Path(db_file), summary)
     except pipeline.CycleBusy as exc:
-        logger.warning("Skipped: %s", exc)
+        # A watching command says so itself; otherwise this warning is the one message.
+        (logger.info if progress.watched() else logger.warning)("Skipped: %s", exc)
         return {"skipped": str(exc)}
-    for line in summary_text(summary, db_file).splitlines():
-        logger.info(line)
+    logger.info(summary_line(summary))
+    if not progress.watched():
+        print(summary_text(summary, db_file), flush=True)
     create_markdown_artifact(
         key="monitor-summary", markdown=summary_markdown(summary, db_file),
         description="What the last monitoring cycle did",

@@ -16,19 +16,55 @@ from newswatch import __version__, settings
 log = logging.getLogger("newswatch")
 
 
+class ConsoleHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record arrives: a progress bar
+    redirects it, so that a warning prints above the bar instead of through it.
+    (Prefect keeps a root handler like this one in place of its own console handler.)"""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def _configure_logging(verbose: int) -> None:
+    """What reaches the console: warnings and errors; with -v, also what newswatch and Prefect
+    log as they go (each task's "Finished in state …"); -vv, debug records and other libraries' info.
+
+    Prefect's own console handler (in flow runs that ``serve`` starts) follows the same
+    level, through ``settings.prefect_defaults``. Records below it still reach the
+    Prefect API, so the dashboard shows every run's log.
+    """
+    settings.prefect_defaults(verbose)
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = ConsoleHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)  # other libraries' info (httpx): -vv
+    for name in ("newswatch", "warehouse", "monitors"):  # their info records reach the dashboard
+        logging.getLogger(name).setLevel(min(level, logging.INFO))
 
 
 def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False) -> dict:
+    """One monitor cycle in this process, its progress shown here (a bar on a terminal)."""
+    from newswatch import progress
+
     settings.prefect_defaults()
     if not os.environ.get("PREFECT_API_URL"):
         print("Starting Prefect's embedded server (the first start on a machine can take half a minute)…",
               file=sys.stderr, flush=True)
     from flows.monitor import monitor
 
-    return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds)
+    with progress.watching():
+        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds)
 
 
 def _print_summary(summary: dict, db: Path) -> None:
@@ -102,6 +138,35 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _program() -> str:
+    """How to call newswatch from here: the project's own .venv/bin/newswatch when it exists."""
+    exe = settings.PROJECT_DIR / ".venv" / "bin" / "newswatch"
+    if not exe.exists():
+        return "newswatch"
+    return _shown_path(exe)
+
+
+def _shown_path(path: Path) -> str:
+    """*path* relative to the current folder when it lies inside it, else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def demo_next_commands(program: str, db: str) -> list[str]:
+    """Commands worth trying after the demo, each on the demo's warehouse."""
+    import shlex
+
+    p, d = shlex.quote(program), shlex.quote(db)
+    return [
+        f"{p} search --db {d} 拉致被害者",
+        f"{p} rules test --db {d}",
+        f"{p} query --db {d} {shlex.quote('SELECT story_id, copies, outlets FROM stories ORDER BY copies DESC LIMIT 5')}",
+        f"{p} digest --db {d} --preview",
+    ]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from newswatch.demo.server import DemoNewsroom
 
@@ -129,9 +194,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             opml = room.write_opml(Path(tmp) / "demo.opml")
             print(f"Running one cycle into {db}")
             summary = _run_flow(opml, db, args.host_gap, all_feeds=True)
+        if "skipped" in summary:
+            print(f"newswatch: {summary['skipped']}", file=sys.stderr)
+            return 0
         _print_summary(summary, db)
-        print(f"\nTry: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
-              ".sql('SELECT story_id, copies, outlets FROM stories ORDER BY copies DESC LIMIT 5'))\"")
+        print("\nNext, on the demo's warehouse:")
+        for line in demo_next_commands(_program(), _shown_path(db)):
+            print(f"  {line}")
         return 0
     finally:
         room.stop()
@@ -261,43 +330,24 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def schedule_problems(interval: float, cron: str, timezone: str) -> list[str]:
-    """What is wrong with serve's schedule options, checked the way Prefect will read them."""
-    from pydantic import ValidationError
-
-    from prefect.client.schemas.schedules import CronSchedule
-
-    problems = []
-    if not interval > 0:
-        problems.append(f"--interval must be a positive number of seconds, not {interval:g}")
-    try:
-        CronSchedule(cron=cron, timezone=timezone)
-    except ValidationError as exc:
-        fields = {str(e["loc"][0]) if e["loc"] else "" for e in exc.errors()}
-        if "cron" in fields:
-            problems.append(f"--digest-cron {cron!r} is not a cron schedule: five fields, minute hour "
-                            "day-of-month month day-of-week, e.g. '0 8 * * *' (daily at 08:00) or '30 7 * * 1-5'")
-        if "timezone" in fields:
-            problems.append(f"--timezone {timezone!r} is not a time zone name: use an IANA name such as "
-                            "Asia/Tokyo, Europe/London or UTC")
-    return problems
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings.prefect_defaults()
-    problems = schedule_problems(args.interval, args.digest_cron, args.timezone)
-    for problem in problems:
-        print(f"newswatch: {problem}", file=sys.stderr)
-    if problems:
+    from newswatch.serve import ScheduleError, ServeError, check_schedules, serve
+
+    try:
+        check_schedules(args.interval, args.digest_cron, settings.timezone_name(args.timezone))
+    except (ScheduleError, ValueError) as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
         return 2
     db = settings.db_path(args.db)
     if not _writable_db(db):
         return 2
     _report_rule_problems()
-    from newswatch.serve import ServeError, serve
 
     try:
         serve(args.feeds, args.db, args.outbox, args.interval, args.digest_cron, args.timezone, args.port)
+    except ScheduleError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 2
     except ServeError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 1
@@ -402,13 +452,12 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         print(f"newswatch: no warehouse at {db}; run a cycle first", file=sys.stderr)
         return 2
 
-    def progress(stage: str, done: int, total: int) -> None:
-        print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
-
+    from newswatch import progress
     from newswatch.pipeline import CycleBusy
 
     try:
-        report = rejudge(db, alerts=args.alerts, progress=progress)
+        with progress.watching() as shown:
+            report = rejudge(db, alerts=args.alerts, progress=shown)
     except CycleBusy as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 3

@@ -215,7 +215,8 @@ async def poll_feed(fetcher: Fetcher, source: FeedSource, state: dict[str, Any] 
             wait = max(wait, min(timedelta(seconds=retry_after), BACKOFF_MAX))
         error = redact(error)
         new_state.update(consecutive_failures=failures, last_error=error, next_poll_at=now + wait)
-        log.warning("Feed %s failed (%d in a row): %s", redact(source.url), failures, error)
+        # Info, not a warning: the cycle's summary lists each failing feed once, with this reason.
+        log.info("Feed %s failed (%d in a row): %s", redact(source.url), failures, error)
         return PollResult(source.url, new_state, outcome="failed", failure=kind)
 
     bad_url = feed_url_problem(source.url)

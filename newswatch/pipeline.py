@@ -36,6 +36,7 @@ from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
 from newswatch.feeds import PollResult, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.opml import FeedSource
+from newswatch.progress import Progress, logged
 from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
 from newswatch.stories import Candidate, batch_ref, decide
@@ -53,11 +54,7 @@ ANALYSIS_COLUMNS = ("relevant", "relevance_reason", "text_hash", "shingles", "si
 WRITE_BATCH = 100
 STORE_BATCH = 1000
 
-Progress = Callable[[str, int, int], None]
-
-
-def _log_progress(stage: str, done: int, total: int) -> None:
-    log.info("%s: %d/%d", stage, done, total)
+_log_progress: Progress = logged(log)
 
 
 def utcnow() -> datetime:
@@ -286,7 +283,8 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
     elif transient and entry["attempts"] + 1 < max_attempts:
         update["status"] = "pending"  # try again next cycle
     if update["status"] == "failed":
-        log.warning("Could not use %s: %s", redact(entry["link"] or entry["entry_key"]), update["error"] or "no text")
+        # Info, not a warning: the cycle's summary lists the pages that could not be used.
+        log.info("Could not use %s: %s", redact(entry["link"] or entry["entry_key"]), update["error"] or "no text")
     return update, fetched
 
 
@@ -365,24 +363,29 @@ def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attemp
 # -- judging, deduplication and append ------------------------------------------------
 
 
-def store_stage(db_path: Path, batch: int = STORE_BATCH) -> StoreReport:
+def store_stage(db_path: Path, batch: int = STORE_BATCH, progress: Progress = _log_progress) -> StoreReport:
     """Judge, deduplicate and append every extracted entry, one transaction per batch.
 
     Each batch sees the batches before it in the warehouse, so copies are found
     across batches; memory stays bounded however many entries wait.
     """
     report = StoreReport()
+    total = done = 0
     while True:
         with open_warehouse(db_path) as wh:
+            if not total:
+                total = wh.count_entries_to_store()
             rows = wh.entries_to_store(batch)
         if not rows:
             break
         candidates = [_candidate(r) for r in rows]
         prepared = prepare_candidates(candidates)  # the CPU work, without holding the file
         with open_warehouse(db_path) as wh:
-            done = store_candidates(wh, candidates, prepared)
+            stored = store_candidates(wh, candidates, prepared)
         for f in fields(StoreReport):
-            setattr(report, f.name, getattr(report, f.name) + getattr(done, f.name))
+            setattr(report, f.name, getattr(report, f.name) + getattr(stored, f.name))
+        done += len(rows)
+        progress("stored entries", done, max(total, done))
     with open_warehouse(db_path) as wh:
         refresh_search_index(wh)
     return report
@@ -600,7 +603,7 @@ def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSetti
         summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
         summary.poll = poll_stage(db_path, sources, settings, progress, force)
         summary.fetch = fetch_stage(db_path, settings, progress=progress)
-        summary.store = store_stage(db_path)
+        summary.store = store_stage(db_path, progress=progress)
         summary.alerts = alert_stage(db_path)
         summary.finished_at = utcnow()
         record_cycle(db_path, summary)

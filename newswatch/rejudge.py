@@ -18,7 +18,6 @@ run at the same time: both take the warehouse's cycle lock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from monitors.topic import load_topic
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.dedup import fingerprint
 from newswatch.pipeline import cycle_lock, own_verdict, utcnow
+from newswatch.progress import Progress, logged
 from newswatch.search import document as search_document
 from newswatch.stories import Candidate, batch_ref, decide
 from warehouse import open_warehouse
@@ -35,9 +35,6 @@ from warehouse.db import WarehouseArchive, refresh_search_index
 log = logging.getLogger(__name__)
 
 BATCH = 500
-
-Progress = Callable[[str, int, int], None]
-
 
 @dataclass
 class RejudgeReport:
@@ -49,8 +46,7 @@ class RejudgeReport:
     alerts: AlertReport | None = None
 
 
-def _log_progress(stage: str, done: int, total: int) -> None:
-    log.info("%s: %d/%d", stage, done, total)
+_log_progress: Progress = logged(log)
 
 
 def rejudge(db_path: Path, *, alerts: bool = False, batch: int = BATCH, progress: Progress = _log_progress,

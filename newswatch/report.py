@@ -50,6 +50,14 @@ def _seconds(summary: CycleSummary | dict[str, Any]) -> float:
     return (summary["finished_at"] - summary["started_at"]).total_seconds()
 
 
+def summary_line(summary: CycleSummary | dict[str, Any]) -> str:
+    """The cycle in one line, for the run's log on the dashboard (the whole summary is its artifact)."""
+    g = lambda *p: _get(summary, *p)  # noqa: E731
+    return (f"Cycle {g('cycle_id')} finished in {_seconds(summary):.1f}s: {g('poll', 'feeds_polled')} feeds polled "
+            f"({g('poll', 'feeds_failed')} failed), {g('store', 'articles_stored')} articles stored, "
+            f"{g('alerts', 'raised')} alerts raised")
+
+
 def summary_text(summary: CycleSummary | dict[str, Any], db: str) -> str:
     out = [f"Cycle {_get(summary, 'cycle_id')} finished in {_seconds(summary):.1f}s"]
     out += [f"  {label:<9}{text}" for label, text in summary_lines(summary)]

@@ -97,11 +97,21 @@ def timezone(flag: str | None = None) -> ZoneInfo:
     return zone(timezone_name(flag))
 
 
-def prefect_defaults() -> None:
+def prefect_defaults(verbose: int = 0) -> None:
     """Defaults for Prefect's embedded mode; set before prefect is imported.
 
-    The user's own environment always wins (``setdefault``).
+    The user's own environment always wins (``setdefault``), except that
+    ``-v`` (*verbose*) asks for Prefect's own console output. Without it,
+    Prefect's console shows warnings and errors only (no "Finished in state
+    Completed()" per task, no server start notes); every record still goes to
+    the Prefect API and its dashboard. Flow runs started by ``serve`` inherit
+    this through the environment.
     """
+    console = "DEBUG" if verbose > 1 else "INFO" if verbose else None
+    if console:
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = console
+    else:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")

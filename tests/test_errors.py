@@ -76,9 +76,9 @@ def test_empty_sql_is_a_plain_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--digest-cron", "bad cron", "--digest-cron 'bad cron' is not a cron schedule"),
-    ("--digest-cron", "0 8 * *", "is not a cron schedule"),
-    ("--timezone", "Mars/Base", "--timezone 'Mars/Base' is not a time zone name"),
+    ("--digest-cron", "bad cron", "--digest-cron 'bad cron' is not a cron expression"),
+    ("--digest-cron", "0 8 * *", "is not a cron expression; it needs five fields"),
+    ("--timezone", "Mars/Base", "unknown time zone 'Mars/Base': give an IANA name"),
     ("--interval", "0", "--interval must be a positive number"),
 ])
 def test_serve_checks_its_schedule_before_starting_anything(tmp_path: Path, option: str, value: str,

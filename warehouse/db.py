@@ -278,6 +278,9 @@ class Warehouse:
             + (f" LIMIT {int(limit)}" if limit else "")
         )
 
+    def count_entries_to_store(self) -> int:
+        return self.con.execute("SELECT count(*) FROM entry WHERE status = 'extracted'").fetchone()[0]
+
     # -- articles -----------------------------------------------------------
 
     def next_article_ids(self, n: int) -> list[int]:
