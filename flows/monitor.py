@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from newswatch import pipeline, settings
 from newswatch.alerts import AlertReport, alert_stage
+from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.fetch import FetchSettings
 from newswatch.opml import read_opml
 from newswatch.report import summary_markdown, summary_text
@@ -54,10 +55,16 @@ def evaluate_rules(db: str) -> AlertReport:
     return alert_stage(Path(db))
 
 
+@task(name="send-immediate", cache_policy=NO_CACHE)
+def send_immediate(db: str, outbox: str) -> ImmediateReport:
+    return immediate_stage(Path(db), Path(outbox))
+
+
 @flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them.")
 def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None,
-            all_feeds: bool = False) -> dict:
-    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules.
+            all_feeds: bool = False, outbox: str | None = None) -> dict:
+    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules
+    → alerts of immediate rules sent (to *outbox* when no mail or chat is configured).
 
     Only feeds that are due are polled; ``all_feeds`` polls every feed that is
     not backing off after a failure.
@@ -66,6 +73,7 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     feeds_file = str(settings.feeds_path(feeds))
     db_file = str(settings.db_path(db))
     gap = settings.host_gap(host_gap)
+    outbox_dir = str(settings.outbox_path(outbox))
     read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
     try:
         with pipeline.cycle_lock(Path(db_file)):
@@ -75,6 +83,7 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
             summary.fetch = fetch_pages(db_file, gap)
             summary.store = store_articles(db_file)
             summary.alerts = evaluate_rules(db_file)
+            summary.immediate = send_immediate(db_file, outbox_dir)
             summary.finished_at = pipeline.utcnow()
             pipeline.record_cycle(Path(db_file), summary)
     except pipeline.CycleBusy as exc:

@@ -9,7 +9,12 @@ blanked out before matching ("G7 summit", "the summit of Mount Fuji"), so
 that a term inside them cannot fire.
 
 A match explains itself: the terms found, where, and a snippet with the
-matches marked. A rule's version is a hash of its definition.
+matches marked. A rule's version is a hash of its definition (what it
+matches; not how its alerts are delivered).
+
+``delivery`` says how a rule's alerts reach the user: ``"digest"`` (the
+default) in the next digest only, or ``"immediate"`` at the end of the cycle
+that raised them as well (newswatch/immediate.py).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from newswatch.textnorm import CJK_CHAR, SENTENCE_BREAK, kana_fold
 RULES_DIR = Path(__file__).with_name("rules")
 LANGUAGES = ("en", "ja", "ko")
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
+DELIVERIES = ("immediate", "digest")
 
 
 
@@ -401,6 +407,7 @@ class Rule:
     path: Path | None = None
     people: People = field(default_factory=lambda: People((), frozenset(), None))
     only_with: dict[str, str] = field(default_factory=dict)  # group → group that must also be found
+    delivery: str = "digest"  # "immediate": also sent at the end of the cycle that raised it
 
     # Expressions evaluate to (truth, hits that made them true).
     def _eval(self, node: dict[str, Any], text: _Text, cache: dict[str, list[Hit]]) -> tuple[bool, list[Hit]]:
@@ -570,9 +577,14 @@ def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
     if not set(scope) <= {"title", "body"}:
         raise RuleError(f"rule {rule_id}: scope may only name title and body")
     people = People.of(data.get("people"), rule_id)
-    version = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+    delivery = data.get("delivery", "digest")
+    if delivery not in DELIVERIES:
+        raise RuleError(f"{path or f'rule {rule_id}'}: delivery must be \"immediate\" or \"digest\", not {delivery!r}")
+    # How alerts are delivered is not part of what the rule matches: changing it keeps the version.
+    definition = {k: v for k, v in data.items() if k != "delivery"}
+    version = hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
     return Rule(rule_id, data.get("description", ""), data.get("severity", "normal"), scope, version,
-                groups, excludes, expr, path, people, only_with)
+                groups, excludes, expr, path, people, only_with, delivery)
 
 
 def load_rule_file(path: Path) -> Rule:

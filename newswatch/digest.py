@@ -203,6 +203,11 @@ def render(alerts: list[dict[str, Any]], now: datetime,
                 f"<p style=\"margin: 4px 0;\">{_html_snippet(a['snippet'])}</p>",
                 f"<p style=\"margin: 0; color: #666; font-size: 12px;\">matched: {html.escape(matched)}</p>",
             ]
+            if a.get("immediate_sent_at"):
+                sent = f"sent as it happened at {a['immediate_sent_at'].astimezone(timezone.utc):%H:%M} UTC"
+                text.append(f"  {sent}")
+                md.append(f"  _{_md_escape(sent)}_")
+                parts.append(f"<p style=\"margin: 0; color: #666; font-size: 12px;\">{html.escape(sent)}</p>")
             if others:
                 n = len(others)
                 label = f"also in {n} {'outlet' if n == 1 else 'outlets'}"

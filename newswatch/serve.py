@@ -128,7 +128,7 @@ def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float
         from flows.digest import digest
         from flows.monitor import monitor
 
-        monitor_params = {k: v for k, v in {"feeds": feeds, "db": db}.items() if v}
+        monitor_params = {k: v for k, v in {"feeds": feeds, "db": db, "outbox": outbox}.items() if v}
         digest_params = {k: v for k, v in {"db": db, "outbox": outbox}.items() if v}
         deployments = [
             monitor.to_deployment(name="monitor", schedules=[Interval(timedelta(seconds=interval))],
