@@ -6,6 +6,7 @@
     python3 bootstrap.py demo     # a cycle against the built-in demo newsroom
     python3 bootstrap.py bench    # the benchmark on a synthetic news web (bench/benchmark.py)
     python3 bootstrap.py quality  # signal quality on the labelled corpus (bench/quality.py)
+    python3 bootstrap.py latency  # alerts as they happen: delay under `serve` (bench/latency.py)
 
 Needs only Python 3.11+. The first call creates .venv in the project folder
 and installs the locked dependencies (requirements.lock) into it; later calls
@@ -69,6 +70,7 @@ def main(argv: list[str]) -> int:
         "test": [str(PYTHON), "-m", "pytest"],
         "bench": [str(PYTHON), str(ROOT / "bench" / "benchmark.py")],
         "quality": [str(PYTHON), str(ROOT / "bench" / "quality.py")],
+        "latency": [str(PYTHON), str(ROOT / "bench" / "latency.py")],
     }
     if command not in commands:
         print(f"bootstrap.py: unknown command {command!r}; try: {', '.join(commands)}", file=sys.stderr)

@@ -17,15 +17,14 @@ import pytest
 
 from flows.monitor import monitor
 from monitors.engine import RuleError, load_rule_file, load_rules, parse_rule
-from newswatch.demo.build import SITE_DIR
 from newswatch.demo.server import DemoNewsroom
 from newswatch.digest import deliver_digest, render
 from newswatch.fetch import FetchSettings
 from newswatch.immediate import deliver_immediate, plan_messages
-from newswatch.opml import FeedSource
 from newswatch.pipeline import alert_stage, fetch_stage, load_seeds_stage, poll_stage, run_cycle, store_stage
 
 from .conftest import FAST_GAP, rows
+from .test_alerts_flow import with_a_late_copy
 from .test_digest import PASSWORD, USER, Inbox, inbox, smtp_port, smtp_server, smtp_settings, start_smtp  # noqa: F401
 
 CRASH = Path(__file__).with_name("crash.py")
@@ -122,14 +121,7 @@ def test_an_immediate_alert_is_sent_once_at_the_end_of_its_cycle_then_only_in_th
     assert not outbox.exists()
 
     # (b) A later copy of an alerted story attaches to its alert and sends nothing new.
-    page = (SITE_DIR / "asia-wire/news/2026/11/en-summit-proposal.html").read_text("utf-8")
-    page = page.replace("Asia Pacific Wire", "The Late Gazette")
-    link = newsroom.add_route("harbor-times", "/late/story.html",
-                              lambda h: (200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()))
-    rss = (f"<rss version='2.0'><channel><title>Late</title><item><title>Late copy</title><link>{link}</link>"
-           "</item></channel></rss>").encode()
-    late = newsroom.add_route("harbor-times", "/late.rss", lambda h: (200, {"Content-Type": "application/rss+xml"}, rss))
-    opml = newsroom.write_opml(tmp_path / "feeds.opml", [FeedSource(late, "Late Gazette")])
+    opml = with_a_late_copy(newsroom, tmp_path / "feeds.opml")
     second = monitor(feeds=str(opml), db=str(db), host_gap=FAST_GAP, outbox=str(outbox))
     assert second["store"]["duplicates"] == 1 and second["alerts"]["attached"] >= 1
     assert second["immediate"] == {"fixed": 0, "sent": 0, "pending": 0, "channels": [], "error": None}
