@@ -60,7 +60,8 @@ def send_immediate(db: str, outbox: str) -> ImmediateReport:
     return immediate_stage(Path(db), Path(outbox))
 
 
-@flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them.")
+@flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them, raise alerts "
+                                  "and send those of immediate rules.")
 def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None,
             all_feeds: bool = False, outbox: str | None = None) -> dict:
     """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules

@@ -240,6 +240,20 @@ def test_a_message_the_digest_has_carried_is_not_sent_late(
     assert inbox.messages == []
 
 
+def test_half_configured_mail_is_said_plainly_and_the_alerts_wait(
+    newsroom: DemoNewsroom, db: Path, tmp_path: Path, smtp_server, inbox: Inbox, smtp_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_smtp(monkeypatch, smtp_port)
+    monkeypatch.delenv("NEWSWATCH_MAIL_TO")
+    summary = cycle(db, newsroom, tmp_path / "outbox")
+    assert summary.store.articles_stored > 0 and summary.finished_at is not None  # the cycle went on
+    assert "NEWSWATCH_MAIL_TO" in summary.immediate.error and summary.immediate.sent == 0
+    assert inbox.messages == [] and not (tmp_path / "outbox").exists()
+    monkeypatch.setenv("NEWSWATCH_MAIL_TO", "analyst@example.org")
+    assert cycle(db, newsroom, tmp_path / "outbox").immediate.sent == len(summit_stories(db)) == len(inbox.messages)
+
+
 def test_without_mail_or_chat_the_messages_are_written_to_the_outbox(
     newsroom: DemoNewsroom, db: Path, tmp_path: Path
 ) -> None:
