@@ -11,8 +11,8 @@ from prefect.cache_policies import NO_CACHE
 
 from newswatch import pipeline, settings
 from newswatch.alerts import AlertReport, alert_stage
-from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.fetch import FetchSettings
+from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.opml import read_opml
 from newswatch.report import summary_markdown, summary_text
 

@@ -33,8 +33,8 @@ from newswatch.charset import decode_html
 from newswatch.dedup import Fingerprint, fingerprint
 from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
 from newswatch.feeds import PollResult, is_due, next_poll_delay, poll_feed
-from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
+from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.opml import FeedSource
 from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
