@@ -7,6 +7,7 @@
     python3 bootstrap.py bench    # the benchmark on a synthetic news web (bench/benchmark.py)
     python3 bootstrap.py quality  # signal quality on the labelled corpus (bench/quality.py)
     python3 bootstrap.py commands # wall time of the one-shot commands (bench/commands.py)
+    python3 bootstrap.py latency  # alerts as they happen: delay under `serve` (bench/latency.py)
 
 Needs only Python 3.11+. The first call creates .venv in the project folder
 and installs the locked dependencies (requirements.lock) into it; later calls
@@ -71,6 +72,7 @@ def main(argv: list[str]) -> int:
         "bench": [str(PYTHON), str(ROOT / "bench" / "benchmark.py")],
         "quality": [str(PYTHON), str(ROOT / "bench" / "quality.py")],
         "commands": [str(PYTHON), str(ROOT / "bench" / "commands.py")],
+        "latency": [str(PYTHON), str(ROOT / "bench" / "latency.py")],
     }
     if command not in commands:
         print(f"bootstrap.py: unknown command {command!r}; try: {', '.join(commands)}", file=sys.stderr)

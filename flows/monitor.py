@@ -12,6 +12,7 @@ from monitors.engine import rule_problems
 from newswatch import pipeline, progress, settings
 from newswatch.alerts import AlertReport, alert_stage
 from newswatch.fetch import FetchSettings
+from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.opml import read_opml
 from newswatch.report import summary_line, summary_markdown, summary_text
 
@@ -41,10 +42,17 @@ def evaluate_rules(db: str) -> AlertReport:
     return alert_stage(Path(db))
 
 
-@flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them.")
+@task(name="send-immediate", cache_policy=NO_CACHE)
+def send_immediate(db: str, outbox: str) -> ImmediateReport:
+    return immediate_stage(Path(db), Path(outbox))
+
+
+@flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them, raise alerts "
+                                  "and send those of immediate rules.")
 def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None,
-            all_feeds: bool = False) -> dict:
-    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules.
+            all_feeds: bool = False, outbox: str | None = None) -> dict:
+    """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules
+    → alerts of immediate rules sent (to *outbox* when no mail or chat is configured).
 
     Only feeds that are due are polled; ``all_feeds`` polls every feed that is
     not backing off after a failure.
@@ -58,6 +66,7 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     feeds_file = str(settings.feeds_path(feeds))
     db_file = str(settings.db_path(db))
     gap = settings.host_gap(host_gap)
+    outbox_dir = str(settings.outbox_path(outbox))
     read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
     try:
         with pipeline.cycle_lock(Path(db_file)):
@@ -68,6 +77,7 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
             summary.fetch = fetch_pages(db_file, gap)
             summary.store = store_articles(db_file)
             summary.alerts = evaluate_rules(db_file)
+            summary.immediate = send_immediate(db_file, outbox_dir)
             summary.finished_at = pipeline.utcnow()
             pipeline.record_cycle(Path(db_file), summary)
     except pipeline.CycleBusy as exc:

@@ -9,7 +9,12 @@ blanked out before matching ("G7 summit", "the summit of Mount Fuji"), so
 that a term inside them cannot fire.
 
 A match explains itself: the terms found, where, and a snippet with the
-matches marked. A rule's version is a hash of its definition.
+matches marked. A rule's version is a hash of its definition (what it
+matches; not how its alerts are delivered).
+
+``delivery`` says how a rule's alerts reach the user: ``"digest"`` (the
+default) in the next digest only, or ``"immediate"`` at the end of the cycle
+that raised them as well (newswatch/immediate.py).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from newswatch.textnorm import CJK_CHAR, SENTENCE_BREAK, kana_fold
 
 LANGUAGES = ("en", "ja", "ko")
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
+DELIVERIES = ("immediate", "digest")
 
 
 
@@ -402,6 +408,7 @@ class Rule:
     people: People = field(default_factory=lambda: People((), frozenset(), None))
     only_with: dict[str, str] = field(default_factory=dict)  # group → group that must also be found
     name: str = ""  # a short name for people ("Summit"); the file's `name`, else made from the id
+    delivery: str = "digest"  # "immediate": also sent at the end of the cycle that raised it
 
     # Expressions evaluate to (truth, hits that made them true).
     def _eval(self, node: dict[str, Any], text: _Text, cache: dict[str, list[Hit]]) -> tuple[bool, list[Hit]]:
@@ -592,9 +599,14 @@ def parse_rule(data: dict[str, Any], path: Path | None = None) -> Rule:
     name = data.get("name", rule_id.replace("_", " ").replace("-", " ").capitalize())
     if not isinstance(name, str) or not name.strip():
         raise RuleError(f"rule {rule_id}: name must be a non-empty string")
-    version = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+    delivery = data.get("delivery", "digest")
+    if delivery not in DELIVERIES:
+        raise RuleError(f"{path or f'rule {rule_id}'}: delivery must be \"immediate\" or \"digest\", not {delivery!r}")
+    # How alerts are delivered is not part of what the rule matches: changing it keeps the version.
+    definition = {k: v for k, v in data.items() if k not in ("delivery", "name")}
+    version = hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
     return Rule(rule_id, data.get("description", ""), data.get("severity", "normal"), scope, version,
-                groups, excludes, expr, path, people, only_with, " ".join(name.split()))
+                groups, excludes, expr, path, people, only_with, " ".join(name.split()), delivery)
 
 
 def load_rule_file(path: Path) -> Rule:

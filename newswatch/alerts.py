@@ -3,7 +3,9 @@
 One alert per (rule, story). A later copy of a story that already has an
 alert for a rule attaches to it (raising its count of outlets) instead of
 raising another. Seeds, and copies of stories that began as a seed, never
-alert: they are the reference corpus, not news.
+alert: they are the reference corpus, not news. An alert of a rule with
+``delivery = "immediate"`` is queued, in the same transaction, to be sent at
+the end of the cycle (newswatch/immediate.py).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def alert_stage(db_path: Path, rules: tuple[Rule, ...] | None = None) -> AlertRe
         for a in attachments:
             if a["alert_id"] < 0:
                 a["alert_id"] = ids[-1 - a["alert_id"]]
-        report.raised = store.save_alerts(new_alerts, attachments, [a["article_id"] for a in articles], now)
+        immediate = [alert_id for alert_id, (rule, _, _) in zip(ids, found) if rule.delivery == "immediate"]
+        report.raised = store.save_alerts(new_alerts, attachments, [a["article_id"] for a in articles], now, immediate)
     return report
 
 

@@ -37,9 +37,9 @@ from urllib.parse import urlsplit
 
 from monitors.engine import MARK_CLOSE, MARK_OPEN, RuleError, load_rules
 from newswatch import settings
+from newswatch.settings import SmtpSettings
 from newswatch.textnorm import CJK_CHAR, UNSPACED_CHARS, detect_language, ends_sentence
 from newswatch.urls import redact
-from newswatch.settings import SmtpSettings, apprise_urls, smtp_from_env  # noqa: F401 - also imported from here
 from warehouse import open_warehouse
 from warehouse.db import AlertStore
 
@@ -418,9 +418,11 @@ _S = {
 
 
 def render(alerts: list[dict[str, Any]], now: datetime, feeds: list[dict[str, Any]] | None = None, *,
-           tz: tzinfo | str | None = None, rule_problems: list[str] | None = None) -> tuple[str, str, str, str]:
+           tz: tzinfo | str | None = None, rule_problems: list[str] | None = None,
+           subject: str | None = None) -> tuple[str, str, str, str]:
     """(subject, text, html, markdown) for a digest of *alerts* (one per rule and story), of *feeds*
-    in trouble and of *rule_problems* (one line per rule file that does not load).
+    in trouble and of *rule_problems* (one line per rule file that does not load). *subject*
+    replaces the digest's own (a message about one story, sent as it happened).
 
     One entry per story, newest first, labelled with the rules it matched; times in *tz*
     (default: the user's time zone, ``settings.timezone()``).
@@ -432,7 +434,7 @@ def render(alerts: list[dict[str, Any]], now: datetime, feeds: list[dict[str, An
     stories = entries(alerts, rules)
     per_rule = [(r.id, sum(1 for a in alerts if a["rule"] == r.id)) for r in rules]
     per_rule = [(rid, n) for rid, n in per_rule if n]
-    subject = subject_line(len(stories), per_rule, len(feeds), len(problems), _day(now, tz) or "")
+    subject = subject or subject_line(len(stories), per_rule, len(feeds), len(problems), _day(now, tz) or "")
     when = f"{_minute(now, tz)} (times in {tz})"
     text = _render_text(subject, when, stories, feeds, problems, rules, per_rule, now, tz)
     markdown = _render_markdown(subject, when, stories, feeds, problems, rules, per_rule, now, tz)

@@ -35,6 +35,7 @@ from newswatch.dedup import Fingerprint, fingerprint
 from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
 from newswatch.feeds import PollResult, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
+from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.opml import FeedSource
 from newswatch.progress import Progress, logged
 from newswatch.search import document as search_document
@@ -530,6 +531,7 @@ class CycleSummary:
     store: StoreReport = field(default_factory=StoreReport)
     alerts: AlertReport = field(default_factory=AlertReport)
     rule_problems: list[str] = field(default_factory=list)  # rule files skipped: "monitors/rules/x.toml: …"
+    immediate: ImmediateReport = field(default_factory=ImmediateReport)
 
     @property
     def seconds(self) -> float:
@@ -595,8 +597,13 @@ def cycle_lock(db_path: Path) -> Iterator[None]:
 
 
 def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
-              seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False) -> CycleSummary:
-    """One whole cycle without Prefect (the flow in flows/monitor.py does the same)."""
+              seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False,
+              outbox: Path | None = None) -> CycleSummary:
+    """One whole cycle without Prefect (the flow in flows/monitor.py does the same).
+
+    Its last stage sends the alerts of immediate rules (to *outbox* when no
+    mail or chat is configured).
+    """
     with cycle_lock(db_path):
         summary = CycleSummary(new_cycle_id(), utcnow(), rule_problems=rule_problems())
         t0 = time.perf_counter()
@@ -605,6 +612,7 @@ def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSetti
         summary.fetch = fetch_stage(db_path, settings, progress=progress)
         summary.store = store_stage(db_path, progress=progress)
         summary.alerts = alert_stage(db_path)
+        summary.immediate = immediate_stage(db_path, outbox)
         summary.finished_at = utcnow()
         record_cycle(db_path, summary)
     log.debug("cycle took %.2fs", time.perf_counter() - t0)

@@ -40,8 +40,21 @@ def summary_lines(summary: CycleSummary | dict[str, Any]) -> list[tuple[str, str
                      f"{g('store', 'duplicates')} duplicates of known stories, {g('store', 'off_topic')} off-topic"),
         ("alerts", f"{g('alerts', 'raised')} raised"
                    + "".join(f", {rule} {n}" for rule, n in sorted(g('alerts', 'by_rule').items()))
-                   + f"; {g('alerts', 'attached')} copies attached to alerts"),
+                   + f"; {g('alerts', 'attached')} copies attached to alerts" + _sent_now(summary)),
     ]
+
+
+def _sent_now(summary: CycleSummary | dict[str, Any]) -> str:
+    """"; 2 messages sent as they happened (1 to try again)", for the alerts of immediate rules."""
+    try:
+        report = _get(summary, "immediate")
+    except (KeyError, AttributeError):  # a summary from before alerts were sent as they happen
+        return ""
+    sent, pending = _get(report, "sent"), _get(report, "pending")
+    if not sent and not pending:
+        return ""
+    text = f"; {sent} {'message' if sent == 1 else 'messages'} sent as they happened"
+    return text + (f" ({pending} to try again next cycle)" if pending else "")
 
 
 def _seconds(summary: CycleSummary | dict[str, Any]) -> float:

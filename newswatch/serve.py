@@ -211,7 +211,7 @@ def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float
         from flows.monitor import monitor
 
         start = datetime.now(dt_timezone.utc)
-        monitor_params = {k: v for k, v in {"feeds": feeds, "db": db}.items() if v}
+        monitor_params = {k: v for k, v in {"feeds": feeds, "db": db, "outbox": outbox}.items() if v}
         digest_params = {k: v for k, v in {"db": db, "outbox": outbox, "timezone": timezone}.items() if v}
         # Anchored at the start: the scheduler creates runs from one interval on, and the
         # first cycle is started at once below instead of an interval later.

@@ -10,6 +10,7 @@ POINT says where the process dies:
     mid-fetch       the first batch of fetched pages has committed, others not
     mid-append      inside the store stage's transaction, after the article rows
     before-alerts   the store stage has committed, the rules have not run
+    after-immediate-send  the first alert message has gone out, it is not marked
     before-send     the digest is fixed in the warehouse, nothing sent
     after-send      the mail has gone out, the digest is not marked
     mid-batch       inside rejudge's second batch transaction, after the article rows
@@ -63,6 +64,8 @@ def main(kind: str, point: str, db: str, *rest: str) -> None:
             after(Warehouse, "bulk_insert", when=lambda self, table, *a, **k: table == "article")
         elif point == "before-alerts":
             before(pipeline, "alert_stage")
+        elif point == "after-immediate-send":
+            before(AlertStore, "mark_immediate_sent")
         pipeline.run_cycle(Path(db), read_opml(rest[0]), FetchSettings(min_gap=0.01), progress=lambda *a: None)
     elif kind == "rejudge":
         from newswatch import rejudge

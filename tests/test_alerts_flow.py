@@ -17,6 +17,18 @@ from .conftest import FAST_GAP
 from .conftest import rows as q
 
 
+def with_a_late_copy(newsroom: DemoNewsroom, opml: Path) -> Path:
+    """The demo's feed list plus a new outlet's feed carrying a copy of the summit proposal story."""
+    page = (SITE_DIR / "asia-wire/news/2026/11/en-summit-proposal.html").read_text("utf-8")
+    page = page.replace("Asia Pacific Wire", "The Late Gazette")
+    link = newsroom.add_route("harbor-times", "/late/story.html",
+                              lambda h: (200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()))
+    rss = (f"<rss version='2.0'><channel><title>Late</title><item><title>Late copy</title><link>{link}</link>"
+           "</item></channel></rss>").encode()
+    late = newsroom.add_route("harbor-times", "/late.rss", lambda h: (200, {"Content-Type": "application/rss+xml"}, rss))
+    return newsroom.write_opml(opml, [FeedSource(late, "Late Gazette")])
+
+
 def test_alerts_only_for_new_relevant_stories_once_per_story(prefect_api: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
     opml = newsroom.write_opml(tmp_path / "feeds.opml")
     first = monitor(feeds=str(opml), db=str(db), host_gap=FAST_GAP)
@@ -44,14 +56,7 @@ def test_alerts_only_for_new_relevant_stories_once_per_story(prefect_api: str, n
     assert q(db, "SELECT count(*) FROM alerts") == [(raised,)]
 
     # A later copy from a new outlet joins the alert and raises its count of outlets.
-    page = (SITE_DIR / "asia-wire/news/2026/11/en-summit-proposal.html").read_text("utf-8")
-    page = page.replace("Asia Pacific Wire", "The Late Gazette")
-    link = newsroom.add_route("harbor-times", "/late/story.html",
-                              lambda h: (200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()))
-    rss = (f"<rss version='2.0'><channel><title>Late</title><item><title>Late copy</title><link>{link}</link>"
-           "</item></channel></rss>").encode()
-    late = newsroom.add_route("harbor-times", "/late.rss", lambda h: (200, {"Content-Type": "application/rss+xml"}, rss))
-    opml = newsroom.write_opml(tmp_path / "feeds.opml", [FeedSource(late, "Late Gazette")])
+    opml = with_a_late_copy(newsroom, tmp_path / "feeds.opml")
     third = monitor(feeds=str(opml), db=str(db), host_gap=FAST_GAP)
     assert third["store"]["duplicates"] == 1
     assert third["alerts"]["raised"] == 0 and third["alerts"]["attached"] >= 1

@@ -24,9 +24,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from newswatch.demo.server import DemoNewsroom
 from monitors.engine import MARK_CLOSE, MARK_OPEN, parse_rule
 from newswatch import settings
-from newswatch.digest import PASSAGE_UNITS, SmtpSettings, deliver_digest, passage, preview_digest, render, rule_infos
+from newswatch.digest import PASSAGE_UNITS, deliver_digest, passage, preview_digest, render, rule_infos
 from newswatch.fetch import FetchSettings
 from newswatch.pipeline import run_cycle
+from newswatch.settings import SmtpSettings
 from warehouse.db import AlertStore
 
 USER, PASSWORD = "newsdesk", "s3cret-pass"
@@ -274,7 +275,7 @@ def test_hostile_headlines_are_escaped_in_html() -> None:
 def test_the_smtp_password_can_come_from_a_prefect_secret_block(prefect_api: str) -> None:
     from prefect.blocks.system import Secret
 
-    from newswatch.digest import smtp_from_env
+    from newswatch.settings import smtp_from_env
 
     Secret(value="from-the-block").save("newswatch-smtp-test", overwrite=True)
     smtp = smtp_from_env({"NEWSWATCH_SMTP_HOST": "127.0.0.1", "NEWSWATCH_MAIL_TO": "a@example.org, b@example.org",

@@ -14,6 +14,8 @@ EXPECTED_VIEWS = {
                  "first_seen_at", "text", "story_id", "relevant", "is_seed"],
     "stories": ["story_id", "origin_article_id", "first_seen_at", "copies"],
     "feeds": ["url", "title", "last_polled_at", "last_status", "consecutive_failures", "last_error"],
+    "alerts": ["alert_id", "rule", "article_id", "story_id", "severity", "matched", "snippet", "created_at",
+               "delivered_at", "rule_version", "field", "digest_id", "outlets", "delivery", "immediate_sent_at"],
 }
 
 

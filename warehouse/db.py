@@ -529,11 +529,13 @@ class AlertStore:
         return [r[0] for r in self.con.execute("SELECT nextval('alert_id_seq') AS id FROM range(?) ORDER BY id", [n]).fetchall()]
 
     def save_alerts(self, alerts: Sequence[dict[str, Any]], attachments: Sequence[dict[str, Any]],
-                    checked: Sequence[int], now: datetime) -> int:
+                    checked: Sequence[int], now: datetime, immediate: Sequence[int] = ()) -> int:
+        """Store new alerts, their copies and the articles checked; queue the *immediate* ones to send."""
         with self.wh.transaction():
             before = self.wh.scalar("SELECT count(*) FROM alert")
             self.wh.bulk_insert("alert", alerts)
             self.wh.bulk_insert("alert_article", attachments)
+            self.wh.bulk_insert("immediate_alert", [{"alert_id": a} for a in immediate])
             self.wh.bulk_insert("rule_check", [{"article_id": a, "checked_at": now} for a in checked])
             return self.wh.scalar("SELECT count(*) FROM alert") - before
 
@@ -544,10 +546,13 @@ class AlertStore:
         return rows[0] if rows else None
 
     def pending_alerts(self) -> list[dict[str, Any]]:
-        """Undelivered alerts not yet in a digest, with what a digest shows of their story."""
+        """Undelivered alerts not yet in a digest, with what a digest shows of their story.
+
+        ``immediate_sent_at`` is when the alert went out as it happened (None if it did not).
+        """
         return self.wh.query(
             """SELECT al.alert_id, al.rule, al.severity, al.matched, al.snippet, al.created_at,
-                      al.story_id, al.rule_version, al.field,
+                      al.story_id, al.rule_version, al.field, im.sent_at AS immediate_sent_at,
                       o.title AS origin_title, o.source AS origin_source,
                       o.canonical_url AS origin_url, o.published_at AS origin_published_at,
                       o.first_seen_at AS origin_first_seen_at,
@@ -556,6 +561,8 @@ class AlertStore:
                FROM alert al
                JOIN article o ON o.article_id = al.story_id
                LEFT JOIN article c ON c.story_id = al.story_id
+               LEFT JOIN immediate_alert ia ON ia.alert_id = al.alert_id
+               LEFT JOIN immediate_message im ON im.message_key = ia.message_key
                WHERE al.delivered_at IS NULL AND al.digest_id IS NULL
                GROUP BY ALL
                ORDER BY al.created_at DESC, o.published_at DESC NULLS LAST, al.alert_id DESC"""
@@ -589,6 +596,40 @@ class AlertStore:
             self.con.execute("UPDATE digest SET sent_at = ?, channels = ? WHERE digest_id = ?", [now, channels, digest_id])
             self.con.execute("UPDATE alert SET delivered_at = ? WHERE digest_id = ? AND delivered_at IS NULL", [now, digest_id])
             return self.wh.scalar("SELECT count(*) FROM alert WHERE digest_id = ?", [digest_id])
+
+    # -- immediate delivery (newswatch/immediate.py) ------------------------------------
+
+    def unfixed_immediate(self) -> set[int]:
+        """Queued immediate alerts that no message holds yet and no digest has taken."""
+        return {r[0] for r in self.con.execute(
+            """SELECT i.alert_id FROM immediate_alert i JOIN alert a USING (alert_id)
+               WHERE i.message_key IS NULL AND a.delivered_at IS NULL AND a.digest_id IS NULL""").fetchall()}
+
+    def fix_immediate(self, messages: Sequence[dict[str, Any]], members: dict[int, str]) -> None:
+        """Store messages and tie each alert to its message (alert id → message key), atomically."""
+        with self.wh.transaction():
+            self.wh.bulk_insert("immediate_message", messages, conflict="(message_key) DO NOTHING")
+            self.wh.bulk_update("immediate_alert", "alert_id",
+                                [{"alert_id": a, "message_key": k} for a, k in members.items()])
+
+    def unsent_immediate(self) -> list[dict[str, Any]]:
+        """Fixed messages not confirmed sent, oldest first, while a digest has not yet carried all their alerts."""
+        return self.wh.query(
+            """SELECT m.* FROM immediate_message m
+               WHERE m.sent_at IS NULL AND EXISTS (
+                   SELECT 1 FROM immediate_alert i JOIN alert a USING (alert_id)
+                   WHERE i.message_key = m.message_key AND a.delivered_at IS NULL)
+               ORDER BY m.created_at, m.message_key"""
+        )
+
+    def immediate_failed(self, message_key: str, error: str) -> None:
+        self.con.execute("UPDATE immediate_message SET attempts = attempts + 1, last_error = ? WHERE message_key = ?",
+                         [error, message_key])
+
+    def mark_immediate_sent(self, message_key: str, channels: str, now: datetime) -> None:
+        self.con.execute(
+            """UPDATE immediate_message SET sent_at = ?, channels = ?, attempts = attempts + 1, last_error = NULL
+               WHERE message_key = ?""", [now, channels, message_key])
 
 
 @dataclass(frozen=True)
