@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from monitors.engine import MARK_CLOSE, MARK_OPEN, compile_terms, find_snippet
-from newswatch.textnorm import CJK_CHAR, CJK_CHARS, kana_fold, normalize
+from newswatch.passages import passage
+from newswatch.textnorm import CJK_CHARS, kana_fold, normalize
 
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 
@@ -41,29 +42,14 @@ def document(title: str | None, text: str | None) -> str:
 
 # -- result snippets ------------------------------------------------------------------------
 
-#: Characters of context on each side of the first hit: Latin script, then Japanese and Korean,
-#: which say as much in far fewer characters. About 25 English words, or 60 characters of Japanese.
-SNIPPET_WIDTH = 70
-SNIPPET_CJK_WIDTH = 28
-_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")  # scripts that break between any two characters
+#: Characters of context the engine gives on each side of the first hit; the passage shown
+#: is then cut from it to PASSAGE_UNITS (about 30 English words, 60 Japanese characters).
+_CONTEXT = 160
 
 
 def query_terms(query: str) -> list[str]:
     """The words of a query as it was typed; a run of Japanese or Korean stays whole."""
     return [w for w in query.split() if normalize(w)]
-
-
-def _whole_words(snippet: str) -> str:
-    """*snippet* without the partial word a cut in spaced script may have left at either end."""
-    if snippet.startswith("…") and not _UNSPACED.match(snippet[1:2]) and not snippet[1:2] == MARK_OPEN:
-        first, _, rest = snippet[1:].partition(" ")
-        if rest and MARK_OPEN not in first:
-            snippet = "…" + rest
-    if snippet.endswith("…") and not _UNSPACED.match(snippet[-2:-1]) and not snippet[-2:-1] == MARK_CLOSE:
-        rest, _, last = snippet[:-1].rpartition(" ")
-        if rest and MARK_CLOSE not in last:
-            snippet = rest + "…"
-    return snippet
 
 
 def result_snippet(text: str | None, query: str, title: str | None = None) -> str:
@@ -81,11 +67,10 @@ def result_snippet(text: str | None, query: str, title: str | None = None) -> st
         text = text[len(title):].lstrip()
     for terms in (query_terms(query), tokens(query)):
         group = compile_terms(terms, "the search query")
-        found = find_snippet(text, group, SNIPPET_WIDTH, SNIPPET_CJK_WIDTH) if group else None
+        found = find_snippet(text, group, _CONTEXT, _CONTEXT) if group else None
         if found:
-            return _whole_words(found)
-    width = 2 * (SNIPPET_CJK_WIDTH if CJK_CHAR.search(text[:2 * SNIPPET_CJK_WIDTH]) else SNIPPET_WIDTH)
-    return _whole_words(text[:width] + "…") if len(text) > width else text
+            return passage(found)
+    return passage(text[:2 * _CONTEXT] + ("…" if len(text) > 2 * _CONTEXT else "")) if text else ""
 
 
 def plain(snippet: str) -> str:

@@ -24,8 +24,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from newswatch.demo.server import DemoNewsroom
 from monitors.engine import MARK_CLOSE, MARK_OPEN, parse_rule
 from newswatch import settings
-from newswatch.digest import PASSAGE_UNITS, deliver_digest, passage, preview_digest, render, rule_infos
+from newswatch.digest import deliver_digest, preview_digest, render, rule_infos
 from newswatch.fetch import FetchSettings
+from newswatch.passages import PASSAGE_UNITS, passage
 from newswatch.pipeline import run_cycle
 from newswatch.settings import SmtpSettings
 from warehouse.db import AlertStore

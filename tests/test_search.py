@@ -13,7 +13,8 @@ import pytest
 from newswatch.demo.server import DemoNewsroom
 from newswatch.fetch import FetchSettings
 from newswatch.pipeline import run_cycle
-from newswatch.search import SNIPPET_CJK_WIDTH, SNIPPET_WIDTH, result_snippet, tokens
+from newswatch.passages import PASSAGE_UNITS, size
+from newswatch.search import result_snippet, tokens
 from warehouse.db import search
 
 
@@ -79,8 +80,7 @@ def test_search_results_show_the_link_and_a_marked_snippet(archive: Path) -> Non
             assert re.fullmatch(r"   .+ · \d{4}-\d{2}-\d{2} · story \d+ · score \d+\.\d\d", about), about
             assert re.fullmatch(r"   http://127\.0\.0\.1:\d+/\S+\.html", url), url  # the canonical link
             assert marked in snippet, result
-            width = SNIPPET_CJK_WIDTH if query != "Chongryon" else SNIPPET_WIDTH
-            assert len(snippet.strip()) <= 2 * width + len(marked) + 2, snippet
+            assert size(snippet) <= PASSAGE_UNITS, snippet  # about 30 English words, 60 CJK characters
 
 
 # -- snippets, without a warehouse ------------------------------------------------------------
@@ -100,13 +100,13 @@ def test_a_snippet_marks_the_query_and_cuts_between_words() -> None:
     words = set(EN.replace(",", " ").replace(".", " ").split())
     first, last = s[1:].split()[0], s[:-1].split()[-1]
     assert first.strip(",.") in words and last.strip(",.") in words  # no word cut in half at either end
-    assert len(s) <= 2 * SNIPPET_WIDTH + len("⟦Yokota⟧") + 2
+    assert size(s) <= PASSAGE_UNITS
 
 
 def test_a_japanese_snippet_is_bounded_by_characters() -> None:
     s = result_snippet(JA * 3, "拉致被害者")
     assert "⟦拉致被害者⟧" in s
-    assert len(s) <= 2 * SNIPPET_CJK_WIDTH + len("⟦拉致被害者⟧") + 2, s
+    assert size(s) <= PASSAGE_UNITS and len(s) <= PASSAGE_UNITS + len("⟦⟧…。") * 2, s
     # Folded as the rules fold: hiragana finds katakana, full-width finds ASCII.
     assert "⟦ヨコタ⟧" in result_snippet("家族会のヨコタ代表は訴えた。", "よこた")
     assert "⟦APEC⟧" in result_snippet("Leaders met at APEC in Gyeongju.", "ＡＰＥＣ")
@@ -116,7 +116,7 @@ def test_a_snippet_falls_back_to_character_pairs_then_to_the_beginning() -> None
     assert "⟦家族⟧" in result_snippet(JA, "拉致家族") and "⟦拉致⟧" in result_snippet(JA, "拉致家族")
     head = result_snippet(EN, "zeppelin")
     assert head.startswith("Relatives of the abductees") and head.endswith("…") and "⟦" not in head
-    assert len(head) <= 2 * SNIPPET_WIDTH + 1
+    assert size(head) <= PASSAGE_UNITS
     assert result_snippet(None, "anything") == ""
 
 
