@@ -37,14 +37,6 @@ def test_only_settings_reads_newswatch_variables() -> None:
     assert len(_environment_reads(PROJECT_DIR / "newswatch" / "settings.py")) >= 10
 
 
-def test_digest_names_stay_importable_from_the_digest_module() -> None:
-    from newswatch import digest
-
-    assert digest.smtp_from_env is settings.smtp_from_env
-    assert digest.apprise_urls is settings.apprise_urls
-    assert digest.SmtpSettings is settings.SmtpSettings
-
-
 def test_allowed_private_hosts() -> None:
     assert settings.allowed_private({}) == ()
     assert settings.allowed_private({"NEWSWATCH_ALLOW_PRIVATE": "News.Intranet, 10.0.0.0/8  wiki"}) == (
