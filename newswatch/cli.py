@@ -359,7 +359,8 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
     rule_set = load_rule_set()
     for rule in rule_set.rules:
-        print(f"{rule.id}  (severity {rule.severity}, version {rule.version}, {rule.path})")
+        delivery = "sent as it happens and in the digest" if rule.delivery == "immediate" else "in the digest"
+        print(f"{rule.id}: {rule.name}  (severity {rule.severity}, {delivery}, version {rule.version}, {rule.path})")
         print("  " + " ".join(rule.description.split()))
     if rule_set.problems:
         print(f"\n{len(rule_set.problems)} rule {'file' if len(rule_set.problems) == 1 else 'files'} "

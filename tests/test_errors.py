@@ -246,7 +246,9 @@ def test_rules_list_shows_the_broken_files(tmp_path: Path) -> None:
     folder = rules_folder(tmp_path, broken=BROKEN_TOML)
     result = newswatch("rules", "list", env={"NEWSWATCH_RULES": str(folder)})
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "summit  (severity" in result.stdout and "abductees  (severity" in result.stdout
+    # Each good rule with its name and how its alerts are delivered.
+    assert "summit: Summit  (severity high, sent as it happens and in the digest," in result.stdout
+    assert "abductees: Abductees  (severity high, in the digest," in result.stdout
     assert "1 rule file could not be loaded" in result.stdout and "broken.toml: not valid TOML" in result.stdout
 
 
