@@ -10,41 +10,18 @@ from prefect.cache_policies import NO_CACHE
 
 from monitors.engine import rule_problems
 from newswatch import pipeline, progress, settings
-from newswatch.alerts import AlertReport, alert_stage
 from newswatch.fetch import FetchSettings
-from newswatch.immediate import ImmediateReport, immediate_stage
 from newswatch.opml import read_opml
 from newswatch.report import summary_line, summary_markdown, summary_text
 
 
-@task(name="load-seeds", cache_policy=NO_CACHE)
-def load_seeds(db: str) -> pipeline.StoreReport:
-    return pipeline.load_seeds_stage(Path(db))
+def _as_task(stage: pipeline.Stage):
+    return task(stage.run, name=stage.name, cache_policy=NO_CACHE, retries=stage.retries,
+                retry_delay_seconds=stage.retry_delay)
 
 
-@task(name="poll-feeds", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def poll_feeds(db: str, feeds: str, host_gap: float, force: bool) -> pipeline.PollReport:
-    return pipeline.poll_stage(Path(db), read_opml(feeds), FetchSettings(min_gap=host_gap), progress.reporter(), force)
-
-
-@task(name="fetch-pages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
-def fetch_pages(db: str, host_gap: float) -> pipeline.FetchReport:
-    return pipeline.fetch_stage(Path(db), FetchSettings(min_gap=host_gap), progress=progress.reporter())
-
-
-@task(name="store-articles", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def store_articles(db: str) -> pipeline.StoreReport:
-    return pipeline.store_stage(Path(db), progress=progress.reporter())
-
-
-@task(name="evaluate-rules", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def evaluate_rules(db: str) -> AlertReport:
-    return alert_stage(Path(db))
-
-
-@task(name="send-immediate", cache_policy=NO_CACHE)
-def send_immediate(db: str, outbox: str) -> ImmediateReport:
-    return immediate_stage(Path(db), Path(outbox))
+#: One Prefect task per stage of pipeline.STAGES, never one per article.
+TASKS = {stage.name: _as_task(stage) for stage in pipeline.STAGES}
 
 
 @flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them, raise alerts "
@@ -67,18 +44,14 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     db_file = str(settings.db_path(db))
     gap = settings.host_gap(host_gap)
     outbox_dir = str(settings.outbox_path(outbox))
-    read_opml(feeds_file)  # fail early, with a clear message, on a bad feed list
+    sources = read_opml(feeds_file)  # read once, before the lock: a bad feed list fails early, with a clear message
+    inputs = pipeline.CycleInputs(Path(db_file), sources, FetchSettings(min_gap=gap), progress=progress.reporter(),
+                                  force=all_feeds, outbox=Path(outbox_dir))
     try:
         with pipeline.cycle_lock(Path(db_file)):
             summary = pipeline.CycleSummary(pipeline.new_cycle_id(), pipeline.utcnow(),
                                             rule_problems=rule_problems())  # rules checked before any fetch
-            summary.seeds_loaded = load_seeds(db_file).articles_stored
-            summary.poll = poll_feeds(db_file, feeds_file, gap, all_feeds)
-            summary.fetch = fetch_pages(db_file, gap)
-            summary.store = store_articles(db_file)
-            summary.alerts = evaluate_rules(db_file)
-            summary.immediate = send_immediate(db_file, outbox_dir)
-            summary.finished_at = pipeline.utcnow()
+            pipeline.run_stages(inputs, summary, call=lambda stage, inputs: TASKS[stage.name](inputs))
             pipeline.record_cycle(Path(db_file), summary)
     except pipeline.CycleBusy as exc:
         # A watching command says so itself; otherwise this warning is the one message.

@@ -596,24 +596,85 @@ def cycle_lock(db_path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# -- the stages, in order ---------------------------------------------------------------------
+#
+# One list, read by run_cycle (plain functions) and by flows/monitor.py (one Prefect
+# task per stage): adding, removing or moving a stage is done here only.
+
+
+@dataclass(frozen=True)
+class CycleInputs:
+    """What the stages of one cycle work with."""
+    db_path: Path
+    sources: Sequence[FeedSource]
+    settings: FetchSettings | None = None
+    seeds_dir: Path = SEEDS_DIR
+    progress: Progress = _log_progress
+    force: bool = False  # poll every feed not backing off, not only the due ones
+    outbox: Path | None = None  # where messages of immediate rules go when no mail or chat is set
+
+
+def _load_seeds(c: CycleInputs) -> int:
+    return load_seeds_stage(c.db_path, c.seeds_dir).articles_stored
+
+
+def _poll(c: CycleInputs) -> PollReport:
+    return poll_stage(c.db_path, c.sources, c.settings, c.progress, c.force)
+
+
+def _fetch(c: CycleInputs) -> FetchReport:
+    return fetch_stage(c.db_path, c.settings, progress=c.progress)
+
+
+def _store(c: CycleInputs) -> StoreReport:
+    return store_stage(c.db_path, progress=c.progress)
+
+
+def _alerts(c: CycleInputs) -> AlertReport:
+    return alert_stage(c.db_path)
+
+
+def _immediate(c: CycleInputs) -> ImmediateReport:
+    return immediate_stage(c.db_path, c.outbox)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # also the Prefect task's name
+    report: str  # the CycleSummary field its result goes to
+    run: Callable[[CycleInputs], Any]
+    retries: int = 0  # under Prefect: how often a failed stage is tried again (each stage is idempotent)
+    retry_delay: float = 0.0
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("load-seeds", "seeds_loaded", _load_seeds),
+    Stage("poll-feeds", "poll", _poll, retries=1, retry_delay=5),
+    Stage("fetch-pages", "fetch", _fetch, retries=2, retry_delay=10),
+    Stage("store-articles", "store", _store, retries=1, retry_delay=5),
+    Stage("evaluate-rules", "alerts", _alerts, retries=1, retry_delay=5),
+    Stage("send-immediate", "immediate", _immediate),
+)
+
+
+def run_stages(inputs: CycleInputs, summary: CycleSummary,
+               call: Callable[[Stage, CycleInputs], Any] = lambda stage, inputs: stage.run(inputs)) -> CycleSummary:
+    """Every stage in order, each result into *summary*; *call* runs one (the flow: as a task)."""
+    for stage in STAGES:
+        setattr(summary, stage.report, call(stage, inputs))
+    summary.finished_at = utcnow()
+    return summary
+
+
 def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
               seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False,
               outbox: Path | None = None) -> CycleSummary:
-    """One whole cycle without Prefect (the flow in flows/monitor.py does the same).
-
-    Its last stage sends the alerts of immediate rules (to *outbox* when no
-    mail or chat is configured).
-    """
+    """One whole cycle without Prefect: the stages of STAGES in order, under the cycle lock."""
+    inputs = CycleInputs(db_path, sources, settings, seeds_dir, progress, force, outbox)
     with cycle_lock(db_path):
         summary = CycleSummary(new_cycle_id(), utcnow(), rule_problems=rule_problems())
         t0 = time.perf_counter()
-        summary.seeds_loaded = load_seeds_stage(db_path, seeds_dir).articles_stored
-        summary.poll = poll_stage(db_path, sources, settings, progress, force)
-        summary.fetch = fetch_stage(db_path, settings, progress=progress)
-        summary.store = store_stage(db_path, progress=progress)
-        summary.alerts = alert_stage(db_path)
-        summary.immediate = immediate_stage(db_path, outbox)
-        summary.finished_at = utcnow()
+        run_stages(inputs, summary)
         record_cycle(db_path, summary)
     log.debug("cycle took %.2fs", time.perf_counter() - t0)
     return summary

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flows.monitor import monitor
 from newswatch.demo.server import DemoNewsroom
 from newswatch.opml import FeedSource
+from newswatch.pipeline import STAGES
 from newswatch.urls import canonical_url
 
 from .conftest import FAST_GAP, rows
@@ -25,6 +27,20 @@ def article_for_page(db: Path, newsroom: DemoNewsroom, page: dict) -> tuple:
     found = rows(db, "SELECT article_id, story_id, relevant, text FROM articles WHERE canonical_url = ?", [url])
     assert len(found) == 1, f"{page['id']} stored {len(found)} times"
     return found[0]
+
+
+def test_the_flow_runs_the_stages_of_the_pipeline_as_tasks_in_order(
+        prefect_api: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
+    opml = newsroom.write_opml(tmp_path / "feeds.opml")
+    state = monitor(feeds=str(opml), db=str(db), host_gap=FAST_GAP, return_state=True)
+    assert state.is_completed()
+    runs = httpx.post(f"{prefect_api}/task_runs/filter", json={
+        "flow_runs": {"id": {"any_": [str(state.state_details.flow_run_id)]}},
+        "sort": "EXPECTED_START_TIME_ASC"}).raise_for_status().json()
+    runs.sort(key=lambda r: r["start_time"])
+    assert [r["name"].rsplit("-", 1)[0] for r in runs] == [s.name for s in STAGES]
+    assert all(r["state"]["type"] == "COMPLETED" for r in runs)
+    assert state.result()["store"]["articles_stored"] == len(newsroom.index["pages"])
 
 
 def test_a_cycle_on_the_demo_newsroom(prefect_api: str, newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
