@@ -45,15 +45,16 @@ def summary_lines(summary: CycleSummary | dict[str, Any]) -> list[tuple[str, str
 
 
 def _sent_now(summary: CycleSummary | dict[str, Any]) -> str:
-    """"; 2 messages sent as they happened (1 to try again)", for the alerts of immediate rules."""
+    """"; 2 messages sent as they happened (email, chat)", for the alerts of immediate rules."""
     try:
         report = _get(summary, "immediate")
     except (KeyError, AttributeError):  # a summary from before alerts were sent as they happen
         return ""
-    sent, pending = _get(report, "sent"), _get(report, "pending")
+    sent, pending, channels = _get(report, "sent"), _get(report, "pending"), _get(report, "channels")
     if not sent and not pending:
         return ""
     text = f"; {sent} {'message' if sent == 1 else 'messages'} sent as they happened"
+    text += f" ({', '.join(channels)})" if sent and channels else ""
     return text + (f" ({pending} to try again next cycle)" if pending else "")
 
 

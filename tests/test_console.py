@@ -183,3 +183,16 @@ def test_a_terminal_shows_progress_bars(prefect_api: str, newsroom: DemoNewsroom
     assert "fetched pages" in out and f"{pages}/{pages}" in out, out[-2000:]
     assert "polled feeds: " not in out  # no plain lines in a terminal
     assert len(re.findall(r"Cycle \S+ finished in [\d.]+s\r\n", out)) == 1  # after the bars (and a cursor code)
+
+
+def test_the_summary_says_what_went_out_as_it_happened() -> None:
+    from newswatch.immediate import ImmediateReport
+    from newswatch.pipeline import CycleSummary, utcnow
+    from newswatch.report import summary_text
+
+    summary = CycleSummary("c1", utcnow(), finished_at=utcnow())
+    assert "as they happened" not in summary_text(summary, "w.duckdb")
+    summary.immediate = ImmediateReport(fixed=2, sent=2, channels=["email", "chat"])
+    assert "; 2 messages sent as they happened (email, chat)" in summary_text(summary, "w.duckdb")
+    summary.immediate = ImmediateReport(sent=0, pending=1, error="SMTP down")
+    assert "; 0 messages sent as they happened (1 to try again next cycle)" in summary_text(summary, "w.duckdb")
