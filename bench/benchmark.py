@@ -164,7 +164,8 @@ def dedup_cost(sizes: list[int], batch: int = 100) -> dict[int, dict[str, float]
     """Milliseconds per new article to judge, fingerprint, look up and append, and the
     share of that spent in DuckDB's checkpoint when the warehouse is closed, with an
     archive of N stories synthesised directly in the warehouse."""
-    from warehouse.db import Warehouse, connect
+    from warehouse.articles import Warehouse
+    from warehouse.connection import connect
 
     from newswatch.pipeline import prepare_candidates, store_candidates
     from warehouse import open_warehouse

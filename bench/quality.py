@@ -175,7 +175,7 @@ class CorpusWeb:
 def run_pipeline(rows: list[dict], mode: str, workdir: Path) -> dict:
     """One cycle over the corpus served in *mode*; returns what the warehouse holds, by corpus id."""
     from newswatch.pipeline import run_cycle
-    from warehouse.db import connect
+    from warehouse.connection import connect
 
     seeds = workdir / "no-seeds"
     seeds.mkdir(parents=True, exist_ok=True)

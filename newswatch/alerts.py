@@ -18,7 +18,7 @@ from typing import Any
 
 from monitors.engine import Match, Rule, load_rules
 from warehouse import open_warehouse
-from warehouse.db import AlertStore
+from warehouse.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 

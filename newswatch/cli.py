@@ -210,7 +210,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     settings.prefect_defaults()
     from newswatch import digest as digests
     from newswatch.work import digest_snapshot, digest_work
-    from warehouse.db import NoWarehouse, require_warehouse
+    from warehouse.connection import NoWarehouse, require_warehouse
 
     try:
         tz = settings.timezone_name(args.timezone)
@@ -284,7 +284,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from newswatch.urls import redact
-    from warehouse.db import read_query
+    from warehouse.readers import read_query
 
     db = settings.db_path(args.db)
     try:
@@ -311,7 +311,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from newswatch.search import result_lines, tokens
-    from warehouse.db import search
+    from warehouse.search import search
 
     db = settings.db_path(args.db)
     if not db.exists():
@@ -541,7 +541,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from newswatch.export import WRITERS
-    from warehouse.db import export_query, read_query
+    from warehouse.readers import export_query, read_query
 
     db = settings.db_path(args.db)
     if not args.sql.strip():
@@ -789,7 +789,7 @@ def error_message(exc: BaseException) -> tuple[str, int] | None:
 
     from monitors.engine import RuleError
     from warehouse import WarehouseBusy
-    from warehouse.db import NoWarehouse
+    from warehouse.connection import NoWarehouse
 
     text = str(exc)
     if isinstance(exc, NoWarehouse):

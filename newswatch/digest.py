@@ -42,7 +42,7 @@ from newswatch.passages import passage
 from newswatch.textnorm import detect_language
 from newswatch.urls import redact
 from warehouse import open_warehouse
-from warehouse.db import AlertStore
+from warehouse.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from typing import Any
 from newswatch import digest as digests
 from newswatch import settings
 from warehouse import open_warehouse
-from warehouse.db import AlertStore
+from warehouse.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,8 @@ from newswatch.textnorm import detect_language
 from newswatch.urls import canonical_url, host_of, redact
 from newswatch.work import MAX_FETCH_ATTEMPTS, is_due
 from warehouse import open_warehouse
-from warehouse.db import WarehouseArchive, refresh_search_index
+from warehouse.articles import WarehouseArchive
+from warehouse.search import refresh_search_index
 
 log = logging.getLogger(__name__)
 

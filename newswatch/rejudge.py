@@ -30,7 +30,8 @@ from newswatch.progress import Progress, logged
 from newswatch.search import document as search_document
 from newswatch.stories import Candidate, batch_ref, decide
 from warehouse import open_warehouse
-from warehouse.db import WarehouseArchive, refresh_search_index
+from warehouse.articles import WarehouseArchive
+from warehouse.search import refresh_search_index
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ relevant article that copies nothing starts a story of its own. Candidates are
 decided in order, and each sees the ones before it in the batch.
 
 The archive is reached through ``Archive``, a small lookup interface: the
-warehouse implements it (``warehouse.db.WarehouseArchive``), and so does
+warehouse implements it (``warehouse.articles.WarehouseArchive``), and so does
 ``MemoryArchive`` here, for tests and measurements.
 """
 

@@ -32,7 +32,7 @@ def is_due(state: dict[str, Any] | None, now: datetime, *, force: bool = False) 
 
 def _schema_current(wh: Any) -> bool:
     """Whether every migration has been applied to the open warehouse."""
-    from warehouse.db import migrations
+    from warehouse.connection import migrations
 
     if not wh.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'"):
         return False
@@ -90,7 +90,8 @@ def cycle_snapshot(db_path: Path, seed_urls: Sequence[str]) -> CycleSnapshot | N
     """Read what ``cycle_work`` decides on, read-only; None when there is no warehouse."""
     if not db_path.exists():
         return None
-    from warehouse.db import AlertStore, open_warehouse
+    from warehouse.alerts import AlertStore
+    from warehouse.connection import open_warehouse
 
     with open_warehouse(db_path, read_only=True) as wh:
         if not _schema_current(wh):  # an older schema: the cycle upgrades it first, nothing else to read
@@ -134,7 +135,8 @@ def digest_work(snapshot: DigestSnapshot, rule_problems: Sequence[str] = ()) -> 
 
 def digest_snapshot(db_path: Path) -> DigestSnapshot:
     """Read what ``digest_work`` decides on, read-only (the warehouse must exist)."""
-    from warehouse.db import AlertStore, open_warehouse
+    from warehouse.alerts import AlertStore
+    from warehouse.connection import open_warehouse
 
     with open_warehouse(db_path, read_only=True) as wh:
         if not _schema_current(wh):

@@ -36,7 +36,7 @@ FAST_GAP = 0.02  # politeness gap for tests: the newsroom is ours
 
 def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Run *sql* on the warehouse read-only, as a user would (waiting while a cycle writes)."""
-    from warehouse.db import connect
+    from warehouse.connection import connect
 
     con = connect(db, read_only=True, wait=60)
     try:

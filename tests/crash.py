@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from newswatch import digest, pipeline  # noqa: E402
 from newswatch.fetch import FetchSettings  # noqa: E402
 from newswatch.opml import read_opml  # noqa: E402
-from warehouse.db import AlertStore, Warehouse  # noqa: E402
+from warehouse.alerts import AlertStore  # noqa: E402
+from warehouse.articles import Warehouse  # noqa: E402
 
 
 def die() -> None:

@@ -29,7 +29,7 @@ from newswatch.fetch import FetchSettings
 from newswatch.passages import PASSAGE_UNITS, passage
 from newswatch.pipeline import run_cycle
 from newswatch.settings import SmtpSettings
-from warehouse.db import AlertStore
+from warehouse.alerts import AlertStore
 
 USER, PASSWORD = "newsdesk", "s3cret-pass"
 

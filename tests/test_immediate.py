@@ -209,7 +209,7 @@ def test_with_smtp_down_nothing_is_marked_and_the_next_cycle_sends(
     assert not (tmp_path / "outbox").exists()  # mail is configured: no fallback to files
     # They are still in the digest, not marked as sent.
     from warehouse import open_warehouse
-    from warehouse.db import AlertStore
+    from warehouse.alerts import AlertStore
 
     with open_warehouse(db) as wh:
         pending = AlertStore(wh).pending_alerts()

@@ -22,7 +22,7 @@ from newswatch.dedup import fingerprint
 from newswatch.pipeline import Prepared, store_candidates
 from newswatch.rejudge import rejudge
 from warehouse import open_warehouse
-from warehouse.db import migrations
+from warehouse.connection import migrations
 
 from .conftest import rows
 from .test_stories import article, syndicated, text

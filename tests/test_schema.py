@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import open_warehouse
-from warehouse.db import migrations
+from warehouse.connection import migrations
 
 EXPECTED_VIEWS = {
     "articles": ["article_id", "url", "final_url", "title", "source", "language", "published_at",

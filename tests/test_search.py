@@ -15,7 +15,7 @@ from newswatch.fetch import FetchSettings
 from newswatch.pipeline import run_cycle
 from newswatch.passages import PASSAGE_UNITS, size
 from newswatch.search import result_snippet, tokens
-from warehouse.db import search
+from warehouse.search import search
 
 
 @pytest.fixture(scope="module")

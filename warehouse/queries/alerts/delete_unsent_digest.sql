@@ -1,0 +1,1 @@
+DELETE FROM digest WHERE digest_id = ? AND sent_at IS NULL

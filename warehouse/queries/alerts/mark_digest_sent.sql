@@ -1,0 +1,1 @@
+UPDATE digest SET sent_at = ?, channels = ? WHERE digest_id = ?

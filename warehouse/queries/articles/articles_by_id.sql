@@ -1,0 +1,1 @@
+SELECT article_id, story_id, text FROM article WHERE article_id IN ({in})

@@ -1,0 +1,1 @@
+DELETE FROM minhash_band WHERE article_id IN ({in})

@@ -1,0 +1,1 @@
+DELETE FROM rule_check WHERE article_id IN ({in})

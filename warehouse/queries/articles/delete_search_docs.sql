@@ -1,0 +1,1 @@
+DELETE FROM article_search WHERE article_id IN ({in})

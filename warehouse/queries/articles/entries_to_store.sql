@@ -1,0 +1,1 @@
+SELECT * FROM entry WHERE status = 'extracted' ORDER BY discovered_at, entry_key

@@ -1,0 +1,1 @@
+SELECT guid FROM entry WHERE guid IN (SELECT unnest($1::TEXT[]))

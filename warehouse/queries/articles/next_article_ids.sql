@@ -1,0 +1,1 @@
+SELECT nextval('article_id_seq') AS id FROM range(?) ORDER BY id

@@ -1,0 +1,1 @@
+SELECT canonical_url FROM article WHERE canonical_url IN ({in})

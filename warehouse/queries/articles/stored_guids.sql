@@ -1,0 +1,1 @@
+SELECT guid FROM article WHERE guid IN ({in})

@@ -1,0 +1,21 @@
+"""The warehouse's queries, one statement per file under ``queries/<module>/<name>.sql``.
+
+``sql("alerts/pending_alerts")`` returns the text of ``queries/alerts/pending_alerts.sql``,
+read once. The folder names the module that runs the statement, the file says what it does.
+Values are bound as parameters; a statement containing ``{in}`` is a template whose IN list
+code fills in (``Tables.lookup``: bound parameters for text, inlined integers for ids).
+``tests/test_schema.py`` checks that every file is asked for and every name asked for exists.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+QUERIES_DIR = Path(__file__).parent / "queries"
+
+
+@cache
+def sql(name: str) -> str:
+    """The statement stored as ``queries/<name>.sql``."""
+    return (QUERIES_DIR / f"{name}.sql").read_text("utf-8").strip()
