@@ -647,14 +647,20 @@ def preview_digest(db_path: Path, outbox: Path | None = None, tz: tzinfo | str |
                         digest["text_body"], digest["subject"])
 
 
-def push_chat(digest: dict[str, Any], urls: list[str]) -> bool:
+def notify_chat(urls: list[str], title: str, body: str) -> bool:
+    """One notification to every Apprise URL; whether it went out."""
     import apprise
 
     notifier = apprise.Apprise()
     for url in urls:
         notifier.add(url)
+    return bool(notifier.notify(title=title, body=body))
+
+
+def push_chat(digest: dict[str, Any], urls: list[str]) -> bool:
+    """A digest's first line and id to chat (the whole digest is in the mail and the outbox)."""
     first_line = digest["text_body"].splitlines()[0]
-    return bool(notifier.notify(title="newswatch", body=f"{first_line}\nFull digest: {digest['digest_id']}"))
+    return notify_chat(urls, "newswatch", f"{first_line}\nFull digest: {digest['digest_id']}")
 
 
 def deliver_digest(db_path: Path, outbox: Path | None = None, smtp: SmtpSettings | None = None,

@@ -114,16 +114,6 @@ def fix_messages(db_path: Path, now: datetime | None = None) -> tuple[int, list[
         return len(messages), store.unsent_immediate()
 
 
-def push_message(message: Mapping[str, Any], urls: list[str]) -> bool:
-    """The whole message to chat, through Apprise."""
-    import apprise
-
-    notifier = apprise.Apprise()
-    for url in urls:
-        notifier.add(url)
-    return bool(notifier.notify(title=message["subject"], body=message["text_body"]))
-
-
 def send_message(message: Mapping[str, Any], smtp: settings.SmtpSettings | None, chat_urls: list[str],
                  outbox: Path) -> list[str]:
     """Send one message through every configured channel; the channels that took it.
@@ -137,7 +127,7 @@ def send_message(message: Mapping[str, Any], smtp: settings.SmtpSettings | None,
         digests.send_email(message, smtp)
         channels.append("email")
     if chat_urls:
-        if push_message(message, chat_urls):
+        if digests.notify_chat(chat_urls, message["subject"], message["text_body"]):  # the whole message
             channels.append("chat")
         elif not channels:
             raise digests.DeliveryError("no chat service took the message")

@@ -239,14 +239,19 @@ def test_a_crash_between_send_and_mark_resends_the_same_digest(
     assert len(inbox.messages) == 2
 
 
-def test_a_chat_summary_goes_to_a_configured_apprise_url(alerted_db: Path, newsroom: DemoNewsroom, tmp_path: Path) -> None:
+def chat_hook(newsroom: DemoNewsroom) -> tuple[str, list[dict]]:
+    """An Apprise json:// URL served by the newsroom, and the posts it receives."""
     posts: list[dict] = []
 
     def hook(h):
         posts.append(json.loads(h.body))
         return 200, {"Content-Type": "application/json"}, b"{}"
 
-    url = newsroom.add_route("asia-wire", "/hook", hook).replace("http://", "json://")
+    return newsroom.add_route("asia-wire", "/hook", hook).replace("http://", "json://"), posts
+
+
+def test_a_chat_summary_goes_to_a_configured_apprise_url(alerted_db: Path, newsroom: DemoNewsroom, tmp_path: Path) -> None:
+    url, posts = chat_hook(newsroom)
     result = deliver_digest(alerted_db, tmp_path / "outbox", None, [url])
     assert result.channels == ("outbox", "chat")
     assert len(posts) == 1 and "newswatch digest" in posts[0]["message"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import json
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from newswatch.pipeline import alert_stage, fetch_stage, load_seeds_stage, poll_
 
 from .conftest import FAST_GAP, rows
 from .test_alerts_flow import with_a_late_copy
-from .test_digest import PASSWORD, USER, Inbox, inbox, smtp_port, smtp_server, smtp_settings, start_smtp  # noqa: F401
+from .test_digest import PASSWORD, USER, Inbox, chat_hook, inbox, smtp_port, smtp_server, smtp_settings, start_smtp  # noqa: F401
 
 CRASH = Path(__file__).with_name("crash.py")
 
@@ -269,13 +268,7 @@ def test_without_mail_or_chat_the_messages_are_written_to_the_outbox(
 
 
 def test_chat_gets_the_whole_message_through_apprise(newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:
-    posts: list[dict] = []
-
-    def hook(h):
-        posts.append(json.loads(h.body))
-        return 200, {"Content-Type": "application/json"}, b"{}"
-
-    url = newsroom.add_route("asia-wire", "/hook", hook).replace("http://", "json://")
+    url, posts = chat_hook(newsroom)
     load_seeds_stage(db)
     poll_stage(db, newsroom.feeds(), FetchSettings(min_gap=0.01), lambda *a: None)
     fetch_stage(db, FetchSettings(min_gap=0.01), progress=lambda *a: None)
