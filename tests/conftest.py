@@ -66,5 +66,22 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL cluster on 127.0.0.1 for the session (the at-scale tests); yields a
+    ``newswatch.localpg.LocalPostgres``. Skips, with the reason, where the server programs are not
+    installed; CI installs them (.ci/run)."""
+    from newswatch.localpg import LocalPostgres, NoPostgres
+
+    try:
+        cluster = LocalPostgres()
+    except NoPostgres as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the at-scale tests: {exc}")
+        pytest.skip(str(exc))
+    with cluster:
+        yield cluster
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
