@@ -27,6 +27,9 @@ FEED_COLUMNS = ("url", "title", "etag", "last_modified", "body_hash", "last_poll
 class Warehouse(Tables):
     """The article pipeline's operations over one open connection."""
 
+    #: DuckDB's fts index is built whole, by the writer, after each stage that stores.
+    rebuilds_search_index = True
+
     # -- feeds --------------------------------------------------------------
 
     def feed_states(self) -> dict[str, dict[str, Any]]:

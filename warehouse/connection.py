@@ -87,6 +87,14 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0,
     """
     if read_only:
         require_warehouse(path)
+        from warehouse.lake import is_lake_file
+
+        if is_lake_file(path):  # the at-scale warehouse: readers never wait for writers
+            from warehouse.lake import LakeTarget, attach, create_views
+
+            con = attach(LakeTarget.read(path), read_only=True)
+            create_views(con)
+            return con
     started = time.monotonic()
     delay = 0.02
     warned = False
@@ -133,8 +141,20 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 @contextmanager
 def open_warehouse(path: Path | str, *, read_only: bool = False, wait: float = 60.0) -> Iterator[Warehouse]:
-    """Open the warehouse (migrating it when writable) for one stage."""
+    """Open the warehouse (migrating it when writable) for one stage.
+
+    A lake file (``*.toml``) names the at-scale warehouse instead (``warehouse.lake``)."""
     path = Path(path)
+    from warehouse.lake import is_lake_file
+
+    if is_lake_file(path):
+        if read_only:
+            require_warehouse(path)
+        from warehouse.lake import open_lake
+
+        with open_lake(path, read_only=read_only, wait=wait) as wh:
+            yield wh
+        return
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = connect(path, read_only=read_only, wait=wait)

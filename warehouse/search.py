@@ -44,6 +44,8 @@ def refresh_search_index(wh: Warehouse) -> bool:
     Checking coverage rather than remembering to rebuild means a crash between
     the append and the rebuild is repaired by the next stage that stores.
     """
+    if not wh.rebuilds_search_index:  # the at-scale warehouse: PostgreSQL keeps its index itself
+        return False
     total = wh.scalar(sql("search/count_search_docs"))
     has_index = wh.scalar(sql("search/has_index_table"))
     indexed = wh.scalar(sql("search/count_indexed_docs")) if has_index else None
@@ -56,9 +58,20 @@ def refresh_search_index(wh: Warehouse) -> bool:
 
 def search(path: Path | str, query_tokens: Sequence[str], *, limit: int = 20, wait: float = 120.0,
            on_wait: Any = None) -> list[dict[str, Any]]:
-    """Articles matching every token, best BM25 score first, with their text (for a snippet)."""
+    """Articles matching every token, best BM25 score first, with their text (for a snippet).
+
+    On the at-scale warehouse, PostgreSQL finds the documents holding every token (a GIN
+    index over the token lists) and ranks them by how often the tokens occur, per length."""
+    from warehouse.lake import is_lake_file
+
     con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
     try:
+        if is_lake_file(path):
+            if not query_tokens:
+                return []
+            wanted = "ARRAY[" + ", ".join("'" + t.replace("'", "''") + "'" for t in query_tokens) + "]::text[]"
+            return rows(con.execute(sql("search/search_postgres"),
+                                    [sql("search/match_postgres").replace("{tokens}", wanted), limit]))
         load_fts(con)
         has_index = con.execute(sql("search/has_index_schema")).fetchone()[0]
         if not has_index:
