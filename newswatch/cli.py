@@ -309,6 +309,19 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from warehouse.lake import is_lake_file, maintain
+
+    db = settings.db_path(args.db)
+    if not is_lake_file(db):
+        print(f"newswatch: {db} is a DuckDB file, which keeps itself in order; maintain is for the "
+              "at-scale warehouse (a lake file, *.toml)", file=sys.stderr)
+        return 2
+    print(f"Maintaining the lake named by {db} (keeping {args.keep_days:g} days of snapshots) …", file=sys.stderr)
+    print(maintain(db, keep_days=args.keep_days).line())
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from newswatch.search import result_lines, tokens
     from warehouse.search import search
@@ -609,7 +622,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--feeds", metavar="FILE",
                            help="OPML feed list (env NEWSWATCH_FEEDS; default: seeds/feeds.opml)")
         p.add_argument("--db", metavar="FILE",
-                       help="DuckDB warehouse file (env NEWSWATCH_DB; default: newswatch.duckdb in the project folder)")
+                       help="DuckDB warehouse file, or a lake file (*.toml) naming the at-scale warehouse "
+                            "(env NEWSWATCH_DB; default: newswatch.duckdb in the project folder)")
         if outbox:
             p.add_argument("--outbox", metavar="DIR",
                            help="where digest files go (env NEWSWATCH_OUTBOX; default: outbox/ in the project folder)")
@@ -729,6 +743,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="one JSON object per page (JSONL): file, title, date, language, method, "
                           "fallback_reason, text, error, removed (the blocks of chrome taken out first)")
     ext.set_defaults(func=cmd_extract)
+
+    mt = sub.add_parser("maintain", help="the at-scale warehouse's upkeep: compact files, expire old snapshots",
+                        description="Flush rows the lake's catalog holds inline to Parquet, merge small files, "
+                                    "expire snapshots older than --keep-days and delete the files no snapshot "
+                                    "needs. For the at-scale warehouse only (a lake file).")
+    common(mt, feeds=False)
+    mt.add_argument("--keep-days", type=float, default=7.0, metavar="DAYS",
+                    help="keep snapshots (time travel) and files for this many days (default: 7)")
+    mt.set_defaults(func=cmd_maintain)
 
     rules = sub.add_parser("rules", help="list the alert rules, or replay them over the archive",
                            description="Work with the alert rules in monitors/rules/.")

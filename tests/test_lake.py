@@ -150,3 +150,25 @@ def test_one_writer_at_a_time(postgres, tmp_path: Path) -> None:
         order.append("first")
     other.join(timeout=60)
     assert order == ["first", "second"]
+
+
+@pytest.mark.scale
+def test_maintenance_compacts_and_expires_without_changing_a_row(postgres, tmp_path: Path) -> None:
+    at_scale = new_lake(postgres, tmp_path)
+    with DemoNewsroom() as room:
+        run_cycle(at_scale, room.feeds(), FAST, progress=lambda *a: None, outbox=tmp_path / "outbox")
+    before = rows(at_scale, "SELECT * FROM articles ORDER BY article_id")
+    snapshots = rows(at_scale, "SELECT count(*) FROM ducklake_snapshots('lake')")[0][0]
+    done = subprocess.run([sys.executable, "-m", "newswatch.cli", "maintain", "--db", str(at_scale),
+                           "--keep-days", "0"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "lake maintained" in done.stdout
+    assert rows(at_scale, "SELECT * FROM articles ORDER BY article_id") == before
+    assert rows(at_scale, "SELECT count(*) FROM ducklake_snapshots('lake')")[0][0] < snapshots
+
+
+def test_maintain_on_a_duckdb_file_says_it_is_for_the_lake(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "newswatch.cli", "maintain", "--db", str(tmp_path / "w.duckdb")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "lake file" in done.stderr and "Traceback" not in done.stderr

@@ -419,3 +419,42 @@ def _writer(target: LakeTarget) -> duckdb.DuckDBPyConnection:
             raise
         _WRITERS[target] = con
     return con
+
+
+# -- maintenance --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    files_before: int
+    files_after: int
+    snapshots_before: int
+    snapshots_after: int
+    inlined_flushed: int
+
+    def line(self) -> str:
+        return (f"lake maintained: data files {self.files_before} → {self.files_after}, "
+                f"snapshots {self.snapshots_before} → {self.snapshots_after}")
+
+
+def _lake_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    files = sum(con.execute("SELECT count(*) FROM ducklake_list_files('lake', ?)", [t]).fetchone()[0]
+                for t in LAKE_TABLES)
+    snapshots = con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
+    return files, snapshots
+
+
+def maintain(path: Path | str, *, keep_days: float = 7.0, wait: float = 600.0) -> Maintenance:
+    """The lake's upkeep, as one writer: flush rows kept inline in the catalog to Parquet,
+    merge small adjacent files, expire snapshots older than *keep_days*, and delete the files
+    no snapshot needs any more (those scheduled for deletion more than *keep_days* ago)."""
+    with open_lake(path, wait=wait) as wh:
+        con = wh.con
+        files_before, snapshots_before = _lake_counts(con)
+        flushed = sum(r[-1] or 0 for r in con.execute("CALL ducklake_flush_inlined_data('lake')").fetchall())
+        con.execute("CALL ducklake_merge_adjacent_files('lake')")
+        older = f"now() - INTERVAL '{float(keep_days) * 86400:.0f} seconds'"
+        con.execute(f"CALL ducklake_expire_snapshots('lake', older_than => {older})")
+        con.execute(f"CALL ducklake_cleanup_old_files('lake', older_than => {older})")
+        files_after, snapshots_after = _lake_counts(con)
+        return Maintenance(files_before, files_after, snapshots_before, snapshots_after, int(flushed))
