@@ -30,7 +30,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from newswatch import settings
+from newswatch import PACKAGES_DIR, settings
 from newswatch.textnorm import CJK_CHAR, SENTENCE_BREAK, kana_fold
 
 LANGUAGES = ("en", "ja", "ko")
@@ -633,9 +633,9 @@ class RuleSet:
 
 
 def shown_path(path: Path) -> str:
-    """*path* as a user finds it: relative to the project folder when inside it."""
+    """*path* as a user finds it: relative to the project folder (or site-packages) when inside it."""
     try:
-        return str(path.resolve().relative_to(Path(__file__).resolve().parent.parent))
+        return str(path.resolve().relative_to(PACKAGES_DIR))
     except ValueError:
         return str(path)
 

@@ -140,7 +140,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def _program() -> str:
     """How to call newswatch from here: the project's own .venv/bin/newswatch when it exists."""
-    exe = settings.PROJECT_DIR / ".venv" / "bin" / "newswatch"
+    if settings.CHECKOUT_DIR is None:  # installed from a wheel: the console script on PATH
+        return "newswatch"
+    exe = settings.CHECKOUT_DIR / ".venv" / "bin" / "newswatch"
     if not exe.exists():
         return "newswatch"
     return _shown_path(exe)
@@ -170,7 +172,7 @@ def demo_next_commands(program: str, db: str) -> list[str]:
 def cmd_demo(args: argparse.Namespace) -> int:
     from newswatch.demo.server import DemoNewsroom
 
-    db = Path(args.db) if args.db else settings.PROJECT_DIR / "demo.duckdb"
+    db = Path(args.db) if args.db else settings.DEMO_DB
     room = DemoNewsroom(base_port=args.port)
     try:
         room.start()
@@ -183,7 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for src in room.feeds():
             print(f"  {src.title:<32} {src.url}")
         if args.serve:
-            opml = room.write_opml(Path(args.opml) if args.opml else settings.PROJECT_DIR / "demo-feeds.opml")
+            opml = room.write_opml(Path(args.opml) if args.opml else settings.DEMO_FEEDS)
             print(f"Feed list written to {opml}. Serving until Ctrl-C.")
             try:
                 room.threads[0].join()

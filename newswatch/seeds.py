@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from newswatch import PROJECT_DIR
+from newswatch import settings
 from newswatch.textnorm import strip_plaintext_chrome
 
-SEEDS_DIR = PROJECT_DIR / "seeds"
+SEEDS_DIR = settings.SEEDS_DIR
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from newswatch import PROJECT_DIR, settings
+from newswatch import PACKAGES_DIR, settings
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,12 @@ def serve(feeds: str | None, db: str | None, outbox: str | None, interval: float
     schedules = check_schedules(interval, digest_cron, timezone)
     settings.prefect_defaults()
     signal.signal(signal.SIGTERM, _term_as_interrupt)
-    os.chdir(PROJECT_DIR)  # the deployments' entrypoints are relative to the project folder
+    # The flows' runs start in the folder of the deployments' entrypoints (flows/…): the
+    # project folder, or site-packages when installed. Their files are settled here first,
+    # where a relative path or an installed newswatch's default means the folder serve started in.
+    feeds, db, outbox = (str(path.absolute()) for path in (settings.feeds_path(feeds), settings.db_path(db),
+                                                            settings.outbox_path(outbox)))
+    os.chdir(PACKAGES_DIR)
 
     def run_deployments(dashboard: str | None) -> None:
         import asyncio

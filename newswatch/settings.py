@@ -3,11 +3,17 @@
 | setting        | flag        | environment variable | default                         |
 |----------------|-------------|----------------------|---------------------------------|
 | feed list      | --feeds     | NEWSWATCH_FEEDS      | seeds/feeds.opml                |
-| warehouse      | --db        | NEWSWATCH_DB         | newswatch.duckdb (project folder) |
+| warehouse      | --db        | NEWSWATCH_DB         | newswatch.duckdb (WORK_DIR)     |
 | per-host gap   | --host-gap  | NEWSWATCH_HOST_GAP   | 1.0 seconds                     |
-| digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (project folder)        |
+| digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (WORK_DIR)              |
 | time zone      | --timezone  | NEWSWATCH_TIMEZONE   | Asia/Tokyo (the digest schedule's) |
 | rules folder   |             | NEWSWATCH_RULES      | monitors/rules                  |
+
+Shipped data (seeds/, monitors/rules/) is found next to the packages that hold it, in a
+checkout and in an installed wheel alike. The files newswatch writes by default (the
+warehouse, the outbox, the demo's warehouse and feed list) go to WORK_DIR: the project
+folder in a source checkout, and the folder newswatch was started in when it runs from an
+installed wheel (never site-packages).
 
 Settings read from the environment only (secrets and deployment details, no flag):
 
@@ -36,16 +42,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newswatch import PROJECT_DIR
+from newswatch import CHECKOUT_DIR, PACKAGES_DIR
 
-DEFAULT_FEEDS = PROJECT_DIR / "seeds" / "feeds.opml"
-DEFAULT_DB = PROJECT_DIR / "newswatch.duckdb"
+#: The seed articles, their manifest and the default feed list (the ``seeds`` package's files).
+SEEDS_DIR = PACKAGES_DIR / "seeds"
+#: Where the files newswatch writes by default go: the project folder in a checkout, the
+#: folder it was started in when installed (taken at start, so a later chdir changes nothing).
+WORK_DIR = CHECKOUT_DIR or Path.cwd()
+
+DEFAULT_FEEDS = SEEDS_DIR / "feeds.opml"
+DEFAULT_DB = WORK_DIR / "newswatch.duckdb"
 DEFAULT_HOST_GAP = 1.0
-DEFAULT_OUTBOX = PROJECT_DIR / "outbox"
+DEFAULT_OUTBOX = WORK_DIR / "outbox"
+DEMO_DB = WORK_DIR / "demo.duckdb"
+DEMO_FEEDS = WORK_DIR / "demo-feeds.opml"
 # The user's time zone: the digest's schedule runs in it (serve, prefect.yaml) and
 # the digest shows its times in it.
 DEFAULT_TIMEZONE = "Asia/Tokyo"
-DEFAULT_RULES = PROJECT_DIR / "monitors" / "rules"
+DEFAULT_RULES = PACKAGES_DIR / "monitors" / "rules"
 
 
 def feeds_path(flag: str | Path | None = None) -> Path:

@@ -22,11 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newswatch import PROJECT_DIR
 from newswatch.demo.server import DemoNewsroom
 
 from .conftest import rows
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 

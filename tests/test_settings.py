@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from newswatch import PROJECT_DIR, settings
+from newswatch import settings
 from newswatch.fetch import FetchSettings
 
+ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("newswatch", "flows", "monitors", "warehouse")
 
 
@@ -25,16 +26,16 @@ def _environment_reads(path: Path) -> list[str]:
         elif isinstance(node, ast.Subscript):
             key = node.slice
         if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith("NEWSWATCH_"):
-            found.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno} {key.value}")
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {key.value}")
     return found
 
 
 def test_only_settings_reads_newswatch_variables() -> None:
-    reads = [r for package in PACKAGES for path in sorted((PROJECT_DIR / package).rglob("*.py"))
-             if path != PROJECT_DIR / "newswatch" / "settings.py" for r in _environment_reads(path)]
+    reads = [r for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+             if path != ROOT / "newswatch" / "settings.py" for r in _environment_reads(path)]
     assert reads == []
     # The check itself finds what it looks for.
-    assert len(_environment_reads(PROJECT_DIR / "newswatch" / "settings.py")) >= 10
+    assert len(_environment_reads(ROOT / "newswatch" / "settings.py")) >= 10
 
 
 def test_allowed_private_hosts() -> None:
