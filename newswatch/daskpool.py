@@ -77,6 +77,12 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> "BatchExecutor":
     return BatchExecutor(client)
 
 
+def _why_lost(exc: BaseException) -> str:
+    if type(exc).__name__ == "KilledWorker":  # its own message is a paragraph
+        return "every worker that ran it died"
+    return _first_line(exc)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
@@ -171,7 +177,7 @@ class BatchExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - lost by the cluster (KilledWorker, scheduler gone…)
             with self._lock:
                 log.warning("The Dask cluster could not extract a batch of %d pages (%s); extracting them here",
-                            len(calls), _first_line(exc) if str(exc) else type(exc).__name__)
+                            len(calls), _why_lost(exc))
                 if self.client.status not in ("running", "connecting"):
                     self._give_up(exc)
                 self._run_here(calls, fn)
