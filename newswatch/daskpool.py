@@ -3,7 +3,8 @@
 ``BatchExecutor`` is a ``concurrent.futures.Executor``: the fetch stage hands it
 one page at a time, exactly as it hands pages to a local process pool, and
 gets one future per page. Pages are gathered into batches (``BATCH`` pages, or
-fewer after ``LINGER`` seconds without a full batch) and each batch is one
+fewer when their markup reaches ``BATCH_BYTES``, or after ``LINGER``
+seconds without a full batch) and each batch is one
 Dask task, so the scheduler's bookkeeping is paid per batch, never per page.
 Each page's future resolves as its batch completes, so the stage keeps writing
 results while later pages are still being fetched.
@@ -37,6 +38,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 BATCH = 25  # pages per Dask task
+BATCH_BYTES = 8_000_000  # …or fewer, when their markup reaches this size (Dask warns of tasks over 10 MB)
 LINGER = 0.25  # seconds a partial batch waits for more pages before it is sent
 CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
 WORKER_TIMEOUT = 10.0  # seconds to wait for a first worker when the scheduler has none
@@ -91,9 +93,12 @@ def _first_line(exc: BaseException) -> str:
 class BatchExecutor(Executor):
     """Sends calls to a Dask client in batches; one ``concurrent.futures.Future`` per call."""
 
-    def __init__(self, client: Any, batch: int = BATCH, linger: float = LINGER, close_client: bool = True):
+    def __init__(self, client: Any, batch: int = BATCH, linger: float = LINGER, close_client: bool = True,
+                 batch_bytes: int = BATCH_BYTES):
         self.client = client
         self.batch = batch
+        self.batch_bytes = batch_bytes
+        self._bytes: dict[Callable[..., Any], int] = {}
         self.linger = linger
         self.close_client = close_client
         self.batches_sent = 0
@@ -122,7 +127,9 @@ class BatchExecutor(Executor):
                 return future
             calls = self._pending.setdefault(fn, [])
             calls.append((args, future))
-            if len(calls) >= self.batch:
+            size = self._bytes[fn] = self._bytes.get(fn, 0) + sum(
+                len(a) for a in args if isinstance(a, (bytes, str)))
+            if len(calls) >= self.batch or size >= self.batch_bytes:
                 self._flush_locked(fn)
             elif len(calls) == 1:
                 timer = threading.Timer(self.linger, self._flush_after_linger, (fn, self._generation))
@@ -155,6 +162,7 @@ class BatchExecutor(Executor):
 
     def _flush_locked(self, fn: Callable[..., Any]) -> None:
         calls = self._pending.pop(fn, [])
+        self._bytes.pop(fn, None)
         self._generation += 1
         if not calls:
             return

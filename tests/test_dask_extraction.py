@@ -125,6 +125,16 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_no_page(client, tmp_path: P
     assert pool.batches_sent == 3 and pool.batches_local == 0
 
 
+def test_large_pages_make_smaller_batches(client) -> None:
+    from newswatch.daskpool import BatchExecutor
+
+    page = b"x" * 3_000_000
+    with BatchExecutor(client, batch=25, batch_bytes=8_000_000, close_client=False) as pool:
+        futures = [pool.submit(len, page) for _ in range(7)]
+        assert [f.result(timeout=120) for f in futures] == [len(page)] * 7
+    assert pool.batches_sent == 3  # 3 pages (9 MB), 3 pages, and the last one after the linger
+
+
 def die_on_workers(parent: int, n: int) -> int:
     """Kills any Dask worker that runs it; returns *n* when run in the process *parent*."""
     if os.getpid() != parent:
