@@ -167,3 +167,25 @@ def test_the_default_path_imports_no_dask() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_dask_address_comes_from_the_flag_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newswatch import settings
+
+    monkeypatch.delenv("NEWSWATCH_DASK", raising=False)
+    assert settings.dask_address() is None
+    monkeypatch.setenv("NEWSWATCH_DASK", " tcp://10.1.2.3:8786 ")
+    assert settings.dask_address() == "tcp://10.1.2.3:8786"
+    assert settings.dask_address("tcp://127.0.0.1:9999") == "tcp://127.0.0.1:9999"
+    monkeypatch.setenv("NEWSWATCH_DASK", "")
+    assert settings.dask_address() is None
+
+
+def test_run_takes_a_dask_address(capsys: pytest.CaptureFixture[str]) -> None:
+    from newswatch.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--dask ADDRESS" in shown and "NEWSWATCH_DASK" in shown
