@@ -189,3 +189,15 @@ def test_run_takes_a_dask_address(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_.value.code == 0
     shown = " ".join(capsys.readouterr().out.split())
     assert "--dask ADDRESS" in shown and "NEWSWATCH_DASK" in shown
+
+
+def test_the_dask_extraction_benchmark_runs(tmp_path: Path) -> None:
+    """bench/dask_extraction.py at a tiny size (no timing asserted; it checks every way's texts itself)."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "bench" / "dask_extraction.py"), "--pages", "4", "--workers", "2",
+                          "--repeat", "1", "--no-prefect"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(root), "PREFECT_HOME": str(tmp_path / "prefect")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    ways = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ") and "way" not in line]
+    assert ways == ["one process", "local pool (2 processes)", "Dask, batches of 25 (2 workers)",
+                    "Dask, one task per page (2 workers)"]
