@@ -27,12 +27,13 @@ TASKS = {stage.name: _as_task(stage) for stage in pipeline.STAGES}
 @flow(name="monitor", description="Poll the feeds, fetch new articles, deduplicate and store them, raise alerts "
                                   "and send those of immediate rules.")
 def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | None = None,
-            all_feeds: bool = False, outbox: str | None = None) -> dict:
+            all_feeds: bool = False, outbox: str | None = None, dask: str | None = None) -> dict:
     """One cycle: seeds → poll → fetch and extract → judge, deduplicate, append → alert rules
     → alerts of immediate rules sent (to *outbox* when no mail or chat is configured).
 
     Only feeds that are due are polled; ``all_feeds`` polls every feed that is
-    not backing off after a failure.
+    not backing off after a failure. ``dask`` (else NEWSWATCH_DASK) is a Dask
+    scheduler's address: pages are extracted there, in batches.
 
     What a person sees: progress while the stages work, then one summary. When
     a command in this process shows them (``newswatch run``), the flow leaves
@@ -45,7 +46,8 @@ def monitor(feeds: str | None = None, db: str | None = None, host_gap: float | N
     gap = settings.host_gap(host_gap)
     outbox_dir = str(settings.outbox_path(outbox))
     sources = read_opml(feeds_file)  # read once, before the lock: a bad feed list fails early, with a clear message
-    inputs = pipeline.CycleInputs(Path(db_file), sources, FetchSettings(min_gap=gap), progress=progress.reporter(),
+    inputs = pipeline.CycleInputs(Path(db_file), sources, FetchSettings(min_gap=gap, dask=settings.dask_address(dask)),
+                                  progress=progress.reporter(),
                                   force=all_feeds, outbox=Path(outbox_dir))
     try:
         with pipeline.cycle_lock(Path(db_file)):

@@ -53,7 +53,8 @@ def _configure_logging(verbose: int) -> None:
         logging.getLogger(name).setLevel(min(level, logging.INFO))
 
 
-def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False) -> dict:
+def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False,
+              dask: str | None = None) -> dict:
     """One monitor cycle in this process, its progress shown here (a bar on a terminal)."""
     from newswatch import progress
 
@@ -64,7 +65,7 @@ def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = F
     from flows.monitor import monitor
 
     with progress.watching():
-        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds)
+        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds, dask=dask)
 
 
 def _print_summary(summary: dict, db: Path) -> None:
@@ -121,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               + f". Warehouse: {db}")
         return 0
     print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
-    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds)
+    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds, args.dask)
     if "skipped" in summary:
         print(f"newswatch: {summary['skipped']}", file=sys.stderr)
         return 0
@@ -638,6 +639,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="minimum gap between two requests to one host (env NEWSWATCH_HOST_GAP; default 1.0)")
     run.add_argument("--all-feeds", action="store_true",
                      help="poll every feed now, not only those due (feeds backing off after failures still wait)")
+    run.add_argument("--dask", metavar="ADDRESS",
+                     help="extract pages on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (env NEWSWATCH_DASK; "
+                          "default: on this machine; an unreachable scheduler is a warning and local extraction)")
     run.set_defaults(func=cmd_run)
 
     seed = sub.add_parser("seed", help="load the seed articles only",

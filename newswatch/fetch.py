@@ -75,6 +75,7 @@ class FetchSettings:
     allow_private: tuple[str, ...] = field(default_factory=settings.allowed_private)
     extract_workers: int = 0  # processes for extraction; 0: one per core
     pool_threshold: int = 40  # fewer pages than this are extracted in a thread
+    dask: str | None = None  # a Dask scheduler's address: extract there, in batches (settings.dask_address)
 
 
 @dataclass(frozen=True)

@@ -292,8 +292,21 @@ async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: in
 
 @contextmanager
 def extraction_pool(pages: int, settings: FetchSettings) -> Iterator[Executor | None]:
-    """Worker processes for trafilatura when the batch is large enough to repay their start
-    (None: extract in the event loop's default thread pool)."""
+    """Where pages are extracted: the Dask cluster at ``settings.dask`` when one is configured
+    (pages sent in batches, ``newswatch.daskpool``; an unreachable scheduler is one warning and
+    the local path below); else worker processes for trafilatura when the batch is large enough
+    to repay their start (None: extract in the event loop's default thread pool)."""
+    if settings.dask and pages:
+        from newswatch import daskpool  # dask is imported only when configured
+
+        try:
+            cluster = daskpool.connect(settings.dask)
+        except daskpool.DaskUnavailable as exc:
+            log.warning("%s; extracting on this machine instead", exc)
+        else:
+            with cluster:
+                yield cluster
+            return
     workers = settings.extract_workers or os.cpu_count() or 1
     if pages < settings.pool_threshold or workers < 2:
         yield None

@@ -8,6 +8,7 @@
 | digest outbox  | --outbox    | NEWSWATCH_OUTBOX     | outbox/ (WORK_DIR)              |
 | time zone      | --timezone  | NEWSWATCH_TIMEZONE   | Asia/Tokyo (the digest schedule's) |
 | rules folder   |             | NEWSWATCH_RULES      | monitors/rules                  |
+| Dask scheduler | --dask      | NEWSWATCH_DASK       | none: extraction on this machine |
 
 Shipped data (seeds/, monitors/rules/) is found next to the packages that hold it, in a
 checkout and in an installed wheel alike. The files newswatch writes by default (the
@@ -76,6 +77,11 @@ def outbox_path(flag: str | Path | None = None) -> Path:
 
 def rules_path(flag: str | Path | None = None) -> Path:
     return Path(flag or os.environ.get("NEWSWATCH_RULES") or DEFAULT_RULES).expanduser()
+
+
+def dask_address(flag: str | None = None) -> str | None:
+    """The Dask scheduler that extracts pages (``tcp://host:8786``); None: extract on this machine."""
+    return (flag or os.environ.get("NEWSWATCH_DASK") or "").strip() or None
 
 
 def host_gap(flag: float | None = None) -> float:

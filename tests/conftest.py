@@ -13,7 +13,8 @@ _PREFECT_HOME = tempfile.mkdtemp(prefix="newswatch-tests-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("PREFECT_PROFILE", None)
-for name in ("NEWSWATCH_DB", "NEWSWATCH_FEEDS", "NEWSWATCH_HOST_GAP", "NEWSWATCH_SMTP_HOST", "NEWSWATCH_APPRISE_URLS"):
+for name in ("NEWSWATCH_DB", "NEWSWATCH_FEEDS", "NEWSWATCH_HOST_GAP", "NEWSWATCH_SMTP_HOST", "NEWSWATCH_APPRISE_URLS",
+             "NEWSWATCH_DASK"):
     os.environ.pop(name, None)
 # A cycle writes the alerts of immediate rules to the outbox when no mail is configured:
 # never into the project folder.
