@@ -191,12 +191,12 @@ def postgres_run(pg: Any, n: int, stored: list[Candidate], batches: list[list[Ca
         archive.store(stored)
         figures, decisions = place(archive, batches)
         writes = []
-        for batch, decided in zip(batches, decisions):  # recorded as decided, rolled back after
+        for batch, decided in zip(batches, decisions):  # recorded as decided (a savepoint inside), rolled back after
             ids = dict(zip((batch_ref(i) for i in range(len(batch))), range(10**9, 10**9 + len(batch))))
             rows = keyed_rows(batch, decided, ids)
             with rollback(archive.con):
                 started = time.perf_counter()
-                archive._record(rows)
+                assert archive.record(rows).written
                 writes.append((time.perf_counter() - started) * 1000 / len(batch))
     with_db_dropped(pg, f"decision_{n}")
     return {**figures, "load_s": load, "record_ms": statistics.median(writes), "decisions": outcome(decisions)}

@@ -107,36 +107,38 @@ class PostgresArchive:
         self.con.execute(postgres_sql("schema"))
 
     def _rows(self, statement: str, *params: Any) -> list[tuple]:
-        return self.con.execute(postgres_sql(statement), list(params)).fetchall()
+        return self.con.execute(statement, list(params)).fetchall()
 
     # -- lookups (newswatch.stories.Archive) ------------------------------------------
 
     def stored_urls(self, urls: Sequence[str]) -> set[str]:
-        return {r[0] for r in self._rows("keyed/stored_urls", list(urls))}
+        return {r[0] for r in self._rows(postgres_sql("keyed/stored_urls"), list(urls))}
 
     def stored_guids(self, guids: Sequence[str]) -> set[str]:
-        return {r[0] for r in self._rows("keyed/stored_guids", list(guids))}
+        return {r[0] for r in self._rows(postgres_sql("keyed/stored_guids"), list(guids))}
 
     def by_text_hash(self, hashes: Sequence[str]) -> dict[str, StoredArticle]:
         from newswatch.stories import StoredArticle
 
-        return {h: StoredArticle(a, s, None) for h, a, s in self._rows("keyed/by_text_hash", list(hashes))}
+        rows = self._rows(postgres_sql("keyed/by_text_hash"), list(hashes))
+        return {h: StoredArticle(a, s, None) for h, a, s in rows}
 
     def by_band_keys(self, keys: Sequence[int]) -> dict[int, set[int]]:
         found: dict[int, set[int]] = {}
-        for key, article_id in self._rows("keyed/by_band_keys", [int(k) for k in keys]):
+        for key, article_id in self._rows(postgres_sql("keyed/by_band_keys"), [int(k) for k in keys]):
             found.setdefault(key, set()).add(article_id)
         return found
 
     def articles(self, ids: Iterable[int]) -> dict[int, StoredArticle]:
         from newswatch.stories import StoredArticle
 
-        return {a: StoredArticle(a, s, t) for a, s, t in self._rows("keyed/articles", [int(i) for i in ids])}
+        rows = self._rows(postgres_sql("keyed/articles"), [int(i) for i in ids])
+        return {a: StoredArticle(a, s, t) for a, s, t in rows}
 
     # -- writes -------------------------------------------------------------------------
 
     def next_article_ids(self, n: int) -> list[int]:
-        return [r[0] for r in self._rows("keyed/next_article_ids", n)] if n else []
+        return [r[0] for r in self._rows(postgres_sql("keyed/next_article_ids"), n)] if n else []
 
     def record(self, rows: Sequence[KeyedArticle]) -> Recorded:
         """Write a decided batch in one transaction: all of it, or (a claim lost) none of it."""
@@ -158,8 +160,8 @@ class PostgresArchive:
         # Claims in key order, URLs before GUIDs: two writers wait on each other's rows in one order.
         urls = sorted((r.canonical_url, r.article_id) for r in rows)
         guids = sorted((r.guid, r.article_id) for r in rows if r.guid)
-        lost_urls = self._claim("url", urls)
-        lost_guids = self._claim("guid", guids)
+        lost_urls = self._claim(postgres_sql("keyed/claim_urls"), postgres_sql("keyed/url_owners"), urls)
+        lost_guids = self._claim(postgres_sql("keyed/claim_guids"), postgres_sql("keyed/guid_owners"), guids)
         if lost_urls or lost_guids:
             raise _Lost(Recorded(False, lost_urls, lost_guids))
         on_topic = [r for r in rows if r.story_id is not None]
@@ -175,14 +177,15 @@ class PostgresArchive:
             self.con.execute(postgres_sql("keyed/insert_bands"), [list(c) for c in zip(*bands)])
         return Recorded(True)
 
-    def _claim(self, kind: str, claims: list[tuple[str, int]]) -> dict[str, int]:
-        """Claim each key for its article; the keys another article holds, with its id."""
+    def _claim(self, claim: str, owners: str, claims: list[tuple[str, int]]) -> dict[str, int]:
+        """Claim each key for its article (statement *claim*); the keys another article holds
+        (statement *owners*), with its id."""
         if not claims:
             return {}
         keys, ids = [list(c) for c in zip(*claims)]
-        self.con.execute(postgres_sql(f"keyed/claim_{kind}s"), [keys, ids])
+        self.con.execute(claim, [keys, ids])
         mine = dict(claims)
-        return {key: owner for key, owner in self._rows(f"keyed/{kind}_owners", keys) if owner != mine[key]}
+        return {key: owner for key, owner in self.con.execute(owners, [keys]).fetchall() if owner != mine[key]}
 
     def store(self, candidates: Sequence[Candidate], *, lock: bool = True) -> tuple[list[Decision], dict[int, int]]:
         """Decide a batch and record it; the decisions and the article ids of the fresh candidates (batch ref → id).
@@ -191,8 +194,11 @@ class PostgresArchive:
         batches one at a time, so copies arriving at two workers at once still meet.
         A batch that lost a claim is decided again: the lost URL or GUID is stored now.
         """
+        import psycopg
+
         from newswatch.stories import batch_ref, decide
 
+        deadlocks = 0
         while True:
             try:
                 with self.con.transaction():
@@ -205,6 +211,10 @@ class PostgresArchive:
                     return decisions, ids
             except _Lost:
                 continue  # decided again: the lost claims are stored articles now
+            except psycopg.errors.DeadlockDetected:  # with a writer that does not take the lock
+                deadlocks += 1
+                if deadlocks > DEADLOCK_RETRIES:
+                    raise
 
 
 class _Lost(Exception):
