@@ -251,31 +251,30 @@ def main() -> int:
         except NoPostgres as exc:
             print(f"story_decision: {exc}", file=sys.stderr)
             return 1
-    rows = []
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; batches of {BATCH} "
+          f"new articles ({COPIES} copies of stored ones), median of {args.batches}", flush=True)
+    print(f"{'backend':<9} {'stories':>10} {'ms/article':>11} {'lookups':>8} {'record':>7} {'load':>9}", flush=True)
+    reference = None
     try:
         for n in sizes:
-            reference = None
             for backend in backends:
                 say(f"{backend}: {n:,} stories …")
-                result = duckdb_run(n, stored, batches) if backend == "duckdb" else postgres_run(pg, n, stored, batches)
+                r = duckdb_run(n, stored, batches) if backend == "duckdb" else postgres_run(pg, n, stored, batches)
+                record = f"{r['record_ms']:.2f}" if r["record_ms"] is not None else "—"
+                print(f"{backend:<9} {n:>10,} {r['ms']:>11.2f} {r['lookup_ms']:>8.2f} {record:>7} {r['load_s']:>8.1f}s",
+                      flush=True)
                 if reference is None:
-                    reference = result["decisions"]
-                elif result["decisions"] != reference:
+                    reference = r["decisions"]
+                elif r["decisions"] != reference:
                     print(f"story_decision: {backend} decided otherwise than {backends[0]} at {n:,} stories",
                           file=sys.stderr)
                     return 1
-                rows.append((backend, n, result))
     finally:
         if pg is not None:
             pg.stop()
     copies = sum(d[3] is not None for batch in reference for d in batch) if reference else 0
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; batches of {BATCH} new "
-          f"articles ({COPIES} copies), median of {args.batches}; {copies} duplicates found per run"
-          + ("; same decisions on both backends" if len(backends) > 1 else ""))
-    print(f"{'backend':<9} {'stories':>10} {'ms/article':>11} {'lookups':>8} {'record':>7} {'load':>9}")
-    for backend, n, r in rows:
-        record = f"{r['record_ms']:.2f}" if r["record_ms"] is not None else "—"
-        print(f"{backend:<9} {n:>10,} {r['ms']:>11.2f} {r['lookup_ms']:>8.2f} {record:>7} {r['load_s']:>8.1f}s")
+    print(f"{copies} duplicates found in the {args.batches} batches"
+          + (", the same decisions on every backend and size" if len(backends) * len(sizes) > 1 else ""))
     return 0
 
 

@@ -212,3 +212,20 @@ def test_copies_stored_by_two_workers_at_once_meet_in_one_story(archive_url: str
     for n in names:
         assert story[f"http://a.example/{n}"] == story[f"http://b.example/{n}"], n
     assert len(set(story.values())) == len(names)
+
+
+@pytest.mark.scale
+def test_the_story_decision_benchmark_runs_on_both_backends(postgres) -> None:
+    """At a tiny size, so that it cannot rot (it starts a cluster of its own; no timing is asserted)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, str(root / "bench" / "story_decision.py"), "--sizes", "300",
+                             "--batches", "2"], capture_output=True, text=True, timeout=600, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith(("duckdb ", "postgres "))]
+    assert [(r[0], r[1]) for r in rows] == [("duckdb", "300"), ("postgres", "300")]
+    assert all(float(r[2]) > 0 for r in rows) and rows[0][4] == "—" and float(rows[1][4]) > 0
+    assert "the same decisions on every backend and size" in result.stdout
