@@ -160,6 +160,26 @@ def trafilatura_cli(feeds: list[str], out_dir: Path, parallel: int, gap: float) 
     return result
 
 
+def synthesise_archive(wh, n: int) -> None:
+    """Add *n* relevant stories of one article each to the warehouse *wh*, without text.
+
+    Generated inside DuckDB: ids below those the sequence hands out (-1 … -n),
+    pseudo-random signatures and 32 band keys each.
+    """
+    wh.con.execute(
+        """INSERT INTO article (article_id, url, canonical_url, first_seen_at, relevant,
+                                relevance_reason, story_id, is_seed)
+           SELECT -i, 'syn:' || i, 'syn:' || i, now(), true, 'synthetic', -i, false
+           FROM range(1, $1 + 1) t(i)""", [n])
+    wh.con.execute(
+        """INSERT INTO article_minhash
+           SELECT -i, 1000, list_transform(range(128), x -> hash(i, x)::UBIGINT)
+           FROM range(1, $1 + 1) t(i)""", [n])
+    wh.con.execute(
+        """INSERT INTO minhash_band SELECT (hash(i, b, 'band') // 2)::BIGINT, -i
+           FROM range(1, $1 + 1) t(i), range(32) s(b)""", [n])
+
+
 def dedup_cost(sizes: list[int], batch: int = 100) -> dict[int, dict[str, float]]:
     """Milliseconds per new article to judge, fingerprint, look up and append, and the
     share of that spent in DuckDB's checkpoint when the warehouse is closed, with an
@@ -177,20 +197,7 @@ def dedup_cost(sizes: list[int], batch: int = 100) -> dict[int, dict[str, float]
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "archive.duckdb"
             with open_warehouse(db) as wh:
-                # Generated inside DuckDB: ids below those the sequence hands out,
-                # pseudo-random signatures and band keys.
-                wh.con.execute(
-                    """INSERT INTO article (article_id, url, canonical_url, first_seen_at, relevant,
-                                            relevance_reason, story_id, is_seed)
-                       SELECT -i, 'syn:' || i, 'syn:' || i, now(), true, 'synthetic', -i, false
-                       FROM range(1, $1 + 1) t(i)""", [n])
-                wh.con.execute(
-                    """INSERT INTO article_minhash
-                       SELECT -i, 1000, list_transform(range(128), x -> hash(i, x)::UBIGINT)
-                       FROM range(1, $1 + 1) t(i)""", [n])
-                wh.con.execute(
-                    """INSERT INTO minhash_band SELECT (hash(i, b, 'band') // 2)::BIGINT, -i
-                       FROM range(1, $1 + 1) t(i), range(32) s(b)""", [n])
+                synthesise_archive(wh, n)
             candidates = [{"url": f"http://new/{k}", "canonical_url": f"http://new/{k}", "final_url": None, "guid": None,
                            "feed_url": None, "title": "Japan North Korea", "author": None, "source": "new",
                            "language": "en", "published_at": None, "first_seen_at": datetime_now(), "text": t,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from warehouse.sql import QUERIES_DIR, sql
+from warehouse.sql import POSTGRES_DIR, QUERIES_DIR, postgres_sql, sql
 
 WAREHOUSE = QUERIES_DIR.parent
 CALL = re.compile(r"(?<![.\w])sql\(")  # a call of warehouse.sql.sql, not a method such as con.sql(...)
@@ -47,3 +47,19 @@ def test_each_statement_is_run_by_the_module_its_folder_names() -> None:
 def test_each_file_holds_one_statement(name: str) -> None:
     text = sql(name)
     assert text and not text.rstrip().rstrip(";").count(";"), name
+
+
+POSTGRES_NAMED = re.compile(r"""postgres_sql\("([a-z_]+(?:/[a-z_]+)?)"\)""")
+
+
+def test_every_postgres_statement_file_is_used_and_holds_one_statement() -> None:
+    """The keyed state's files under ``postgres/``: the schema, and one statement per query file."""
+    source = (WAREHOUSE / "keyed.py").read_text("utf-8")
+    named = POSTGRES_NAMED.findall(source)
+    assert len(named) == source.count("postgres_sql("), "keyed.py passes postgres_sql() a name that is not a literal"
+    names = set(named)
+    files = {str(p.relative_to(POSTGRES_DIR).with_suffix("")) for p in POSTGRES_DIR.rglob("*.sql")}
+    assert names == files and "schema" in files
+    for name in files - {"schema"}:
+        text = postgres_sql(name)
+        assert text and not text.rstrip().rstrip(";").count(";"), name

@@ -1,0 +1,1 @@
+SELECT guid, article_id FROM keyed_guid WHERE guid = ANY(%s)

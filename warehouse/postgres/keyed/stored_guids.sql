@@ -1,0 +1,1 @@
+SELECT guid FROM keyed_guid WHERE guid = ANY(%s)
