@@ -45,7 +45,6 @@ from newswatch.textnorm import detect_language
 from newswatch.urls import canonical_url, host_of, redact
 from newswatch.work import MAX_FETCH_ATTEMPTS, is_due
 from warehouse import open_warehouse
-from warehouse.articles import WarehouseArchive
 from warehouse.search import refresh_search_index
 
 log = logging.getLogger(__name__)
@@ -483,7 +482,7 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
         relevant, reason = own_verdict(c, prepared.verdicts[i])
         placing.append(Candidate(c["canonical_url"], c["guid"], c["text"], relevant, reason,
                                  prepared.fingerprints.get(i)))
-    decisions = decide(placing, WarehouseArchive(wh))
+    decisions = decide(placing, wh.archive())
     fresh = [i for i, d in enumerate(decisions) if not d.already_stored]
     ids = dict(zip((batch_ref(i) for i in fresh), wh.next_article_ids(len(fresh))))
 

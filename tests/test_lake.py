@@ -87,6 +87,31 @@ def test_articles_are_in_the_lake_and_keys_in_postgres(both: tuple[Path, Path]) 
 
 
 @pytest.mark.scale
+def test_the_story_decision_looks_up_the_keyed_state(both: tuple[Path, Path]) -> None:
+    embedded, at_scale = both
+    assert rows(at_scale, "SELECT count(*) FROM ks.public.keyed_url") == rows(embedded, "SELECT count(*) FROM article")
+    assert (rows(at_scale, "SELECT count(*) FROM ks.public.keyed_band")
+            == rows(embedded, "SELECT count(*) FROM minhash_band") != [(0,)])
+    assert rows(at_scale, "SELECT count(*) FROM ks.public.keyed_article") == rows(
+        embedded, "SELECT count(*) FROM article WHERE story_id IS NOT NULL")
+    assert rows(at_scale, "SELECT count(*) FROM ks.public.minhash_band") == [(0,)]  # the file's index only
+
+
+def test_keyed_state_follows_the_stored_articles() -> None:
+    articles = [
+        {"article_id": 1, "canonical_url": "u1", "guid": "g1", "story_id": 1, "text": "t1", "text_hash": "h1"},
+        {"article_id": 2, "canonical_url": "u2", "guid": None, "story_id": 1, "text": "t1", "text_hash": "h1"},
+        {"article_id": 3, "canonical_url": "u3", "guid": "g3", "story_id": None, "text": "off", "text_hash": "h3"},
+    ]
+    state = lake.keyed_state(articles, [(10, 1), (11, 1)])
+    assert [r["canonical_url"] for r in state["keyed_url"]] == ["u1", "u2", "u3"]
+    assert [r["guid"] for r in state["keyed_guid"]] == ["g1", "g3"]
+    assert [r["article_id"] for r in state["keyed_article"]] == [1, 2]  # off-topic: claims only
+    assert state["keyed_text_hash"] == [{"text_hash": "h1", "article_id": 1}]  # only the banded copy
+    assert state["keyed_band"] == [{"band_key": 10, "article_id": 1}, {"band_key": 11, "article_id": 1}]
+
+
+@pytest.mark.scale
 @pytest.mark.parametrize("query", ["拉致被害者", "특정실종자", "납북자", "조일 수뇌회담", "Chongryon",
                                    "sanctions port entry", "Megumi Yokota"])
 def test_search_finds_the_same_articles_in_all_three_languages(both: tuple[Path, Path], query: str) -> None:

@@ -110,6 +110,10 @@ class Warehouse(Tables):
             keys, ids = zip(*bands)
             self.con.execute(sql("articles/insert_bands"), [list(keys), list(ids)])
 
+    def archive(self) -> "WarehouseArchive":
+        """The story decision's lookups (``newswatch.stories.Archive``) into this warehouse."""
+        return WarehouseArchive(self)
+
     def rejudge_articles(self, updates: Sequence[dict[str, Any]], promoted: Sequence[int], demoted: Sequence[int],
                          minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]],
                          search_docs: Sequence[dict[str, Any]], alerts: bool, now: datetime) -> None:

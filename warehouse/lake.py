@@ -49,6 +49,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 
 from warehouse.articles import Warehouse
+from warehouse.sql import postgres_sql
 
 #: Append-only tables kept in DuckLake; every other table of the schema lives in PostgreSQL.
 LAKE_TABLES = ("article", "article_minhash", "cycle")
@@ -174,6 +175,7 @@ def schema_checksum() -> str:
     from warehouse.connection import migrations
 
     parts = [m.checksum for m in migrations()] + list(LAKE_TABLES) + list(OUTBOX_TABLES) + list(EXTRA_DDL)
+    parts.append(postgres_sql("schema"))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -270,6 +272,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
             pg_exec(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({', '.join(cols)})")
     for statement in EXTRA_DDL:
         pg_exec(statement)
+    pg_exec(postgres_sql("schema"))  # the story decision's keyed state (warehouse.keyed)
     pg_exec("CREATE TABLE IF NOT EXISTS lake_schema (checksum TEXT NOT NULL)")
     pg_exec(f"DELETE FROM lake_schema; INSERT INTO lake_schema VALUES ('{checksum}')")
     if done:
@@ -280,8 +283,34 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
 # -- the warehouse ------------------------------------------------------------------------
 
 
+def keyed_state(articles: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> dict[str, list[dict]]:
+    """The rows of the story decision's keyed state (``warehouse/postgres/schema.sql``) for
+    stored *articles* and their band keys, as ``warehouse.keyed.keyed_rows`` defines them:
+    every article claims its URL and GUID; one with a story keeps its text for verification;
+    one with band keys is indexed (its text hash and bands)."""
+    banded = {article_id for _, article_id in bands}
+    state: dict[str, list[dict]] = {t: [] for t in ("keyed_url", "keyed_guid", "keyed_article",
+                                                     "keyed_text_hash", "keyed_band")}
+    for a in articles:
+        state["keyed_url"].append({"canonical_url": a["canonical_url"], "article_id": a["article_id"]})
+        if a.get("guid"):
+            state["keyed_guid"].append({"guid": a["guid"], "article_id": a["article_id"]})
+        if a["story_id"] is not None:
+            state["keyed_article"].append({"article_id": a["article_id"], "story_id": a["story_id"],
+                                           "text": a["text"]})
+        if a["article_id"] in banded and a.get("text_hash"):
+            state["keyed_text_hash"].append({"text_hash": a["text_hash"], "article_id": a["article_id"]})
+    state["keyed_band"] = [{"band_key": k, "article_id": i} for k, i in bands]
+    return state
+
+
 class LakeWarehouse(Warehouse):
     """``Warehouse`` over the at-scale storage: the same operations, the same statements."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, target: LakeTarget | None = None):
+        super().__init__(con)
+        self.target = target
+        self._keyed: dict[str, list[dict]] | None = None
 
     rebuilds_search_index = False  # a GIN index in PostgreSQL (EXTRA_DDL)
 
@@ -315,15 +344,34 @@ class LakeWarehouse(Warehouse):
         finally:
             self.con.execute("SET search_path = 'lake.main,ks.public'")
 
+    def archive(self) -> Any:
+        """The story decision's lookups, answered by PostgreSQL's keyed state
+        (``warehouse.keyed.PostgresArchive``: claims, text hashes and band keys, indexed)."""
+        from warehouse.keyed import PostgresArchive
+
+        return PostgresArchive(_lookups(self.target))
+
     def append_articles(self, articles: Sequence[dict[str, Any]], minhashes: Sequence[dict[str, Any]],
                         bands: Sequence[tuple[int, int]], entry_updates: Sequence[dict[str, Any]],
                         search_docs: Sequence[dict[str, Any]] = ()) -> int:
-        """As the embedded warehouse, in one PostgreSQL transaction (articles to the outbox),
-        then published to the lake."""
-        with self._to_outbox():
-            added = super().append_articles(articles, minhashes, bands, entry_updates, search_docs)
+        """As the embedded warehouse, in one PostgreSQL transaction (articles to the outbox, and
+        the story decision's keyed state), then published to the lake."""
+        self._keyed = keyed_state(articles, bands)
+        try:
+            with self._to_outbox():
+                added = super().append_articles(articles, minhashes, (), entry_updates, search_docs)
+        finally:
+            self._keyed = None
         publish(self.con)
         return added
+
+    def _insert_fingerprints(self, minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> None:
+        """Signatures to the outbox; claims, text hashes and band keys to the keyed state, in
+        the same transaction (``minhash_band`` is the DuckDB file's index: unused here)."""
+        super()._insert_fingerprints(minhashes, ())
+        for table, rows in (self._keyed or {}).items():
+            if rows:
+                self.bulk_insert(f"ks.public.{table}", rows)
 
     def record_cycle(self, row: dict[str, Any]) -> None:
         """The cycle log is in the lake, which has no keys: written once, checked first."""
@@ -387,7 +435,7 @@ def open_lake(path: Path | str, *, read_only: bool = False, wait: float = 60.0) 
         con = attach(target, read_only=True)
         try:
             create_views(con)
-            yield LakeWarehouse(con)
+            yield LakeWarehouse(con, target)
         finally:
             con.close()
         return
@@ -395,7 +443,7 @@ def open_lake(path: Path | str, *, read_only: bool = False, wait: float = 60.0) 
         con = _writer(target)
         try:
             publish(con)
-            yield LakeWarehouse(con)
+            yield LakeWarehouse(con, target)
         except BaseException:
             _WRITERS.pop(target, None)  # a failed stage may leave it mid-transaction: start afresh
             con.close()
@@ -405,6 +453,19 @@ def open_lake(path: Path | str, *, read_only: bool = False, wait: float = 60.0) 
 #: One writing connection per warehouse and process: loading the extensions and attaching
 #: costs about a second, and a cycle opens the warehouse a dozen times.
 _WRITERS: dict[LakeTarget, duckdb.DuckDBPyConnection] = {}
+
+
+_LOOKUPS: dict[LakeTarget, Any] = {}
+
+
+def _lookups(target: LakeTarget) -> Any:
+    """The writer's psycopg connection for the story decision's lookups (autocommit)."""
+    import psycopg
+
+    con = _LOOKUPS.get(target)
+    if con is None or con.closed:
+        con = _LOOKUPS[target] = psycopg.connect(target.postgres, autocommit=True)
+    return con
 
 
 def _writer(target: LakeTarget) -> duckdb.DuckDBPyConnection:
