@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from newswatch import __version__, settings
+from newswatch.shards import Shard
 
 log = logging.getLogger("newswatch")
 
@@ -53,7 +54,8 @@ def _configure_logging(verbose: int) -> None:
         logging.getLogger(name).setLevel(min(level, logging.INFO))
 
 
-def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False) -> dict:
+def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False,
+              shard: Shard | None = None) -> dict:
     """One monitor cycle in this process, its progress shown here (a bar on a terminal)."""
     from newswatch import progress
 
@@ -64,7 +66,8 @@ def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = F
     from flows.monitor import monitor
 
     with progress.watching():
-        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds)
+        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds,
+                       shard=None if shard is None else shard.index, shards=None if shard is None else shard.count)
 
 
 def _print_summary(summary: dict, db: Path) -> None:
@@ -95,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from newswatch.opml import FeedListError, read_opml
     from newswatch.seeds import load_seeds
+    from newswatch.shards import parse_shard
     from newswatch.urls import canonical_url
     from newswatch.work import cycle_snapshot, cycle_work, next_feed
 
@@ -102,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         sources = read_opml(feeds)
         settings.host_gap(args.host_gap)
+        settings.scale_mode()
+        shard = parse_shard(args.shard) if args.shard else None
     except (FeedListError, ValueError) as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
@@ -111,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Whether there is anything to do is read from the warehouse first: Prefect's
     # server starts only for a cycle that will do something.
     now = datetime.now(timezone.utc)
-    urls = [s.url for s in sources]
+    urls = [s.url for s in sources if shard is None or shard.owns(s.url)]
     snapshot = cycle_snapshot(db, [canonical_url(seed.url) for seed in load_seeds()])
     if not cycle_work(snapshot, urls, now, force=args.all_feeds):
         upcoming = next_feed(snapshot, urls)
@@ -120,8 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
               + ("" if args.all_feeds else " (--all-feeds polls every feed not backing off now)")
               + f". Warehouse: {db}")
         return 0
-    print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
-    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds)
+    print(f"Polling {len(urls)} feeds from {feeds}" + (f" (shard {shard})" if shard else "") + f" into {db}",
+          file=sys.stderr)
+    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds, shard)
     if "skipped" in summary:
         print(f"newswatch: {summary['skipped']}", file=sys.stderr)
         return 0
@@ -622,6 +629,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="minimum gap between two requests to one host (env NEWSWATCH_HOST_GAP; default 1.0)")
     run.add_argument("--all-feeds", action="store_true",
                      help="poll every feed now, not only those due (feeds backing off after failures still wait)")
+    run.add_argument("--shard", metavar="K/N",
+                     help="run shard K of N (from 0): only the feeds of that shard and their entries; "
+                          "other shards' runs may go on at the same time")
     run.set_defaults(func=cmd_run)
 
     seed = sub.add_parser("seed", help="load the seed articles only",
