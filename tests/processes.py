@@ -55,17 +55,28 @@ def stop_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def kill_marked(marker: str) -> None:
-    """SIGKILL every process of ours whose environment carries *marker*."""
-    needle = f"NEWSWATCH_TEST_MARKER={marker}".encode()
+def marked(value: str, name: str = "NEWSWATCH_TEST_MARKER") -> list[int]:
+    """The processes (other than this one) whose environment has *name*=*value*."""
+    needle = f"{name}={value}".encode()
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             if needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):
+                found.append(int(entry.name))
+        except OSError:
             continue  # gone meanwhile, or not ours
+    return found
+
+
+def kill_marked(value: str, name: str = "NEWSWATCH_TEST_MARKER") -> None:
+    """SIGKILL every process of ours whose environment has *name*=*value*."""
+    for pid in marked(value, name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def run_command(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:

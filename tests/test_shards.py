@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.demo.server import DemoNewsroom
 from newswatch.fetch import FetchSettings
 from newswatch.pipeline import CycleBusy, cycle_lock, fetch_stage, poll_stage, run_cycle
 from newswatch.shards import Shard, parse_shard, shard_from, shard_of, stable_hash
 
 from .conftest import FAST_GAP, rows
-from .outcome import outcome
+from .sharding import outcome, split_newsroom
 
 URLS = [f"https://outlet-{i}.example/{kind}.xml" for i in range(300) for kind in ("rss", "atom")]
 
@@ -61,16 +60,6 @@ def test_the_flow_parameters_need_both_shard_and_shards() -> None:
         shard_from(1, None)
     with pytest.raises(ValueError):
         shard_of("https://a.example/feed", 0)
-
-
-def split_newsroom() -> DemoNewsroom:
-    """The demo newsroom on ports where both of two shards get some of its feeds."""
-    for _ in range(20):
-        room = DemoNewsroom().start()
-        if all(Shard(k, 2).select(f.url for f in room.feeds()) for k in range(2)):
-            return room
-        room.stop()
-    raise AssertionError("20 newsrooms all had their feeds in one shard")
 
 
 def test_a_shard_fetches_only_the_entries_of_its_own_feeds(tmp_path: Path) -> None:
