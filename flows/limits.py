@@ -16,6 +16,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.runtime import deployment as runtime_deployment
 
 LEASE_SECONDS = 60.0
 
@@ -37,6 +38,18 @@ def ensure_limit(name: str, slots: int = 1) -> None:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=slots))
         except ObjectAlreadyExists:
             pass
+
+
+def deployment_runs_one_at_a_time() -> bool:
+    """Whether this flow run comes from a deployment whose concurrency limit is 1: then the
+    deployment itself keeps its runs one at a time (and a run marked crashed frees its slot at
+    once, where a concurrency limit's lease must run out first)."""
+    deployment_id = runtime_deployment.id
+    if not deployment_id:
+        return False
+    with get_client(sync_client=True) as client:
+        limit = client.read_deployment(deployment_id).global_concurrency_limit
+    return limit is not None and limit.limit == 1
 
 
 @contextmanager

@@ -34,6 +34,11 @@ TASKS = {stage.name: _as_task(stage) for stage in pipeline.STAGES}
 
 @contextmanager
 def _scale_cycle_lock(shard: Shard | None) -> Iterator[None]:
+    """At scale, one run of a shard at a time: the deployment's own limit when it runs one at a
+    time (prefect-scale.yaml), else (a run started by hand) the global limit of the shard."""
+    if limits.deployment_runs_one_at_a_time():
+        yield
+        return
     name = shard.lock_name if shard is not None else "newswatch-cycle"
     try:
         with limits.hold(name, timeout=SHARD_WAIT_SECONDS):

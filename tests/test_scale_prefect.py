@@ -145,10 +145,14 @@ def cluster(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clus
         "NEWSWATCH_TEST_MARKER": marker,
     }
     env.pop("PREFECT_PROFILE", None)
-    whole = folder / "whole.duckdb"
-    run_cycle(whole, room.feeds(), FetchSettings(min_gap=FAST_GAP), progress=lambda *a: None,
-              outbox=folder / "whole-outbox")
     server = start([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, folder / "server.log")
+    try:
+        whole = folder / "whole.duckdb"  # while the server starts
+        run_cycle(whole, room.feeds(), FetchSettings(min_gap=FAST_GAP), progress=lambda *a: None,
+                  outbox=folder / "whole-outbox")
+    except BaseException:
+        stop_group(server)
+        raise
     c = Cluster(api, env, folder, room, opml, outcome(whole), posts)
     try:
         wait_healthy(api, server, folder / "server.log", timeout=300)
@@ -241,8 +245,8 @@ def test_a_worker_killed_mid_cycle_then_a_rerun_lose_and_double_nothing(cluster:
             server.latency = 0.0
     assert cluster.task_states(run_id).get("fetch-pages") == "RUNNING"  # cut in the middle, not after
     # Nobody is left to report the run: mark it crashed, as Prefect's automation for runs whose
-    # heartbeat stopped does; that frees the deployment's slot. The flows' own locks (concurrency
-    # limits) come free when their lease runs out.
+    # heartbeat stopped does; that frees the deployment's slot (the shard's lock). The fetch stage
+    # holds no other lock.
     state = httpx.post(f"{cluster.api}/flow_runs/{run_id}/set_state",
                        json={"state": {"type": "CRASHED", "name": "Crashed", "message": "worker killed"}},
                        timeout=30).raise_for_status().json()
@@ -250,9 +254,9 @@ def test_a_worker_killed_mid_cycle_then_a_rerun_lose_and_double_nothing(cluster:
     cluster.start_worker(victim)
 
     again = cluster.trigger(f"monitor/monitor-shard-{k}", **cluster.params(db))
-    cluster.completed(again)
     other = cluster.trigger(f"monitor/monitor-shard-{1 - k}", **cluster.params(db))
-    cluster.completed(other)
+    for run in (again, other):
+        cluster.completed(run)
     assert outcome(db) == cluster.whole  # every article once, every story and alert once
     assert rows(db, "SELECT count(*) FROM entry WHERE status NOT IN ('stored', 'failed')") == [(0,)]
 
