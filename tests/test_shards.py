@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
-import threading
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -83,21 +84,11 @@ def test_two_shards_at_the_same_time_store_what_one_cycle_stores(tmp_path: Path)
         whole, sharded = tmp_path / "whole.duckdb", tmp_path / "sharded.duckdb"
         quiet = dict(progress=lambda *a: None, outbox=tmp_path / "outbox")
         run_cycle(whole, room.feeds(), FetchSettings(min_gap=FAST_GAP), **quiet)
-        summaries, errors = {}, []
-
-        def shard_run(k: int) -> None:
-            try:
-                summaries[k] = run_cycle(sharded, room.feeds(), FetchSettings(min_gap=FAST_GAP), shard=Shard(k, 2),
-                                         **quiet)
-            except Exception as exc:  # reported below, with the shard
-                errors.append((k, exc))
-
-        threads = [threading.Thread(target=shard_run, args=(k,)) for k in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
-        assert not errors
+        # Two processes, as two workers would be (one process's threads would share one DuckDB instance).
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(run_cycle, sharded, room.feeds(), FetchSettings(min_gap=FAST_GAP),
+                                   outbox=tmp_path / "outbox", shard=Shard(k, 2)) for k in range(2)]
+            summaries = [f.result(timeout=300) for f in futures]
         polled = sorted(f for k in range(2) for f in Shard(k, 2).select(f.url for f in room.feeds()))
         assert sorted(f.url for f in room.feeds()) == polled
         assert [summaries[k].poll.feeds_polled for k in range(2)] == [len(Shard(k, 2).select(
@@ -105,6 +96,8 @@ def test_two_shards_at_the_same_time_store_what_one_cycle_stores(tmp_path: Path)
         assert outcome(sharded) == outcome(whole)
         assert len(outcome(whole).alerts) > 0 and len(outcome(whole).stories) < len(outcome(whole).articles)
         assert rows(sharded, "SELECT count(*) FROM cycles") == [(2,)]
+        first, second = sorted(summaries, key=lambda c: c.started_at)
+        assert second.started_at < first.finished_at, "the shards ran side by side"
     finally:
         room.stop()
 
