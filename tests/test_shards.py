@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from newswatch.fetch import FetchSettings
-from newswatch.pipeline import CycleBusy, cycle_lock, fetch_stage, poll_stage, run_cycle
+from newswatch.pipeline import CycleBusy, cycle_lock, fetch_stage, poll_stage, run_cycle, serial_lock
 from newswatch.shards import Shard, parse_shard, shard_from, shard_of, stable_hash
 
 from .conftest import FAST_GAP, rows
@@ -132,3 +133,26 @@ def test_nothing_to_do_for_a_shard_looks_only_at_its_own_feeds(tmp_path: Path) -
         assert result.returncode == 0 and "Nothing to do" in result.stdout, result.stdout + result.stderr
     finally:
         room.stop()
+
+
+def test_a_serial_lock_makes_the_second_holder_wait_for_the_first(tmp_path: Path) -> None:
+    db, order = tmp_path / "w.duckdb", []
+    second_tried = threading.Event()
+
+    def second() -> None:
+        second_tried.set()
+        with serial_lock(db, "store"):
+            order.append("second in")
+
+    with serial_lock(db, "store"):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        second_tried.wait(10)
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive(), "the second holder got in while the first held the lock"
+        order.append("first out")
+    waiter.join(timeout=10)
+    assert order == ["first out", "second in"]
+    with serial_lock(db, "send"):  # another lock's name is another lock
+        with serial_lock(db, "store"):
+            pass
