@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import FEEDS, SyntheticWeb, host_name  # noqa: E402
-from newswatch.opml import write_opml  # noqa: E402
 
 WORKERS = ROOT / "bench" / "_workers.py"
 
@@ -244,15 +243,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, SyntheticWeb(args.hosts, args.articles, args.latency,
                                                              args.latency / 2) as web:
         tmp = Path(tmp)
-        opml = tmp / "feeds.opml"
-        write_opml(opml, "synthetic", web.feeds())
+        opml, resolving = web.write_files(tmp)
         figures["feeds"] = len(web.feeds())
-        hosts_file = tmp / "hosts.json"
-        hosts_file.write_text(json.dumps(web.host_table()))
-        # Every process measured resolves the synthetic host names (bench/_hosts).
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bench" / "_hosts"),
-                                                                 os.environ.get("PYTHONPATH")]))
-        os.environ["NEWSWATCH_BENCH_HOSTS"] = str(hosts_file)
+        os.environ.update(resolving)  # every process measured resolves the synthetic host names
 
         say("newswatch cold cycle …")
         sent = web.bytes_sent

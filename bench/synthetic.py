@@ -13,6 +13,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import json
+import os
 import random
 import re
 import threading
@@ -22,11 +24,12 @@ from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.pages import Teaser, heavy_page
 from newswatch.demo.build import ARTICLES_DIR, read_article
-from newswatch.opml import FeedSource
+from newswatch.opml import FeedSource, write_opml
 from newswatch.seeds import load_seeds
 
 _SENTENCE = re.compile(r"(?<=[.!?。！？다])\s+")
@@ -230,3 +233,13 @@ class SyntheticWeb:
     def feeds(self) -> list[FeedSource]:
         return [FeedSource(f"{srv.base}/{kind}.xml", f"Host {i} {kind}")  # type: ignore[attr-defined]
                 for i, srv in enumerate(self.servers) for kind in FEEDS]
+
+    def write_files(self, folder: Path) -> tuple[Path, dict[str, str]]:
+        """The feed list (``folder/feeds.opml``), and the environment variables with which a
+        measured process resolves the synthetic host names (bench/_hosts/sitecustomize.py)."""
+        opml = folder / "feeds.opml"
+        write_opml(opml, "synthetic", self.feeds())
+        hosts_file = folder / "hosts.json"
+        hosts_file.write_text(json.dumps(self.host_table()))
+        path = os.pathsep.join(filter(None, [str(Path(__file__).parent / "_hosts"), os.environ.get("PYTHONPATH")]))
+        return opml, {"PYTHONPATH": path, "NEWSWATCH_BENCH_HOSTS": str(hosts_file)}

@@ -8,9 +8,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows import limits
 from monitors.engine import rule_problems
 from newswatch import digest as digests
-from newswatch import settings
+from newswatch import pipeline, settings
 
 
 @task(name="deliver-digest", cache_policy=NO_CACHE)
@@ -24,7 +25,11 @@ def digest(db: str | None = None, outbox: str | None = None, timezone: str | Non
     logger = get_run_logger()
     db_file = str(settings.db_path(db))
     outbox_dir = str(settings.outbox_path(outbox))
-    result = deliver(db_file, outbox_dir, settings.timezone_name(timezone))
+    # One digest run at a time delivers, so that one triggered twice at once goes out once: the
+    # second finds nothing left to send. At scale the lock is a Prefect concurrency limit.
+    lock = limits.hold("digest") if settings.scale_mode() else pipeline.serial_lock(Path(db_file), "digest")
+    with lock:
+        result = deliver(db_file, outbox_dir, settings.timezone_name(timezone))
     if result.status == "empty":
         logger.info("No undelivered alerts and no feed in trouble: nothing to send")
     elif result.status == "failed":

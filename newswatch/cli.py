@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from newswatch import __version__, settings
+from newswatch.shards import Shard
 
 log = logging.getLogger("newswatch")
 
@@ -54,7 +55,7 @@ def _configure_logging(verbose: int) -> None:
 
 
 def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = False,
-              dask: str | None = None) -> dict:
+              shard: Shard | None = None, dask: str | None = None) -> dict:
     """One monitor cycle in this process, its progress shown here (a bar on a terminal)."""
     from newswatch import progress
 
@@ -65,7 +66,8 @@ def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = F
     from flows.monitor import monitor
 
     with progress.watching():
-        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds, dask=dask)
+        return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds, dask=dask,
+                       shard=None if shard is None else shard.index, shards=None if shard is None else shard.count)
 
 
 def _print_summary(summary: dict, db: Path) -> None:
@@ -96,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from newswatch.opml import FeedListError, read_opml
     from newswatch.seeds import load_seeds
+    from newswatch.shards import parse_shard
     from newswatch.urls import canonical_url
     from newswatch.work import cycle_snapshot, cycle_work, next_feed
 
@@ -103,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         sources = read_opml(feeds)
         settings.host_gap(args.host_gap)
+        settings.scale_mode()
+        shard = parse_shard(args.shard) if args.shard else None
     except (FeedListError, ValueError) as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
@@ -112,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Whether there is anything to do is read from the warehouse first: Prefect's
     # server starts only for a cycle that will do something.
     now = datetime.now(timezone.utc)
-    urls = [s.url for s in sources]
+    urls = [s.url for s in sources if shard is None or shard.owns(s.url)]
     snapshot = cycle_snapshot(db, [canonical_url(seed.url) for seed in load_seeds()])
     if not cycle_work(snapshot, urls, now, force=args.all_feeds):
         upcoming = next_feed(snapshot, urls)
@@ -121,8 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
               + ("" if args.all_feeds else " (--all-feeds polls every feed not backing off now)")
               + f". Warehouse: {db}")
         return 0
-    print(f"Polling {len(sources)} feeds from {feeds} into {db}", file=sys.stderr)
-    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds, args.dask)
+    print(f"Polling {len(urls)} feeds from {feeds}" + (f" (shard {shard})" if shard else "") + f" into {db}",
+          file=sys.stderr)
+    summary = _run_flow(feeds, db, args.host_gap, args.all_feeds, shard, args.dask)
     if "skipped" in summary:
         print(f"newswatch: {summary['skipped']}", file=sys.stderr)
         return 0
@@ -642,6 +648,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dask", metavar="ADDRESS",
                      help="extract pages on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (env NEWSWATCH_DASK; "
                           "default: on this machine; an unreachable scheduler is a warning and local extraction)")
+    run.add_argument("--shard", metavar="K/N",
+                     help="run shard K of N (from 0): only the feeds of that shard and their entries; "
+                          "other shards' runs may go on at the same time")
     run.set_defaults(func=cmd_run)
 
     seed = sub.add_parser("seed", help="load the seed articles only",

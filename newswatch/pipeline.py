@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +40,7 @@ from newswatch.opml import FeedSource
 from newswatch.progress import Progress, logged
 from newswatch.search import document as search_document
 from newswatch.seeds import SEEDS_DIR, load_seeds
+from newswatch.shards import Shard
 from newswatch.stories import Candidate, batch_ref, decide
 from newswatch.textnorm import detect_language
 from newswatch.urls import canonical_url, host_of, redact
@@ -356,12 +357,17 @@ async def _fetch_all(entries: list[dict[str, Any]], settings: FetchSettings, max
             report.requests, report.bytes_received = fetcher.requests, fetcher.bytes_received
 
 
+def shard_feeds(wh: Any, shard: Shard | None, status: str) -> list[str] | None:
+    """The feeds whose entries in *status* a sharded run handles; None (every feed) unsharded."""
+    return None if shard is None else shard.select(wh.entry_feeds(status))
+
+
 def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attempts: int = MAX_FETCH_ATTEMPTS,
-                progress: Progress = _log_progress) -> FetchReport:
-    """Fetch and extract every pending entry; results are written in batches."""
+                progress: Progress = _log_progress, shard: Shard | None = None) -> FetchReport:
+    """Fetch and extract every pending entry (of the shard's feeds); results are written in batches."""
     settings = settings or FetchSettings()
     with open_warehouse(db_path) as wh:
-        entries = wh.entries_to_fetch(max_attempts)
+        entries = wh.entries_to_fetch(max_attempts, shard_feeds(wh, shard, "pending"))
     report = FetchReport()
     if not entries:
         return report
@@ -377,19 +383,23 @@ def fetch_stage(db_path: Path, settings: FetchSettings | None = None, max_attemp
 # -- judging, deduplication and append ------------------------------------------------
 
 
-def store_stage(db_path: Path, batch: int = STORE_BATCH, progress: Progress = _log_progress) -> StoreReport:
-    """Judge, deduplicate and append every extracted entry, one transaction per batch.
+def store_stage(db_path: Path, batch: int = STORE_BATCH, progress: Progress = _log_progress,
+                shard: Shard | None = None) -> StoreReport:
+    """Judge, deduplicate and append every extracted entry (of the shard's feeds), one transaction per batch.
 
     Each batch sees the batches before it in the warehouse, so copies are found
-    across batches; memory stays bounded however many entries wait.
+    across batches, and across shards: sharded runs store one at a time (the
+    stage's ``serial`` lock); memory stays bounded however many entries wait.
     """
     report = StoreReport()
     total = done = 0
+    feeds: list[str] | None = None
     while True:
         with open_warehouse(db_path) as wh:
             if not total:
-                total = wh.count_entries_to_store()
-            rows = wh.entries_to_store(batch)
+                feeds = shard_feeds(wh, shard, "extracted")
+                total = wh.count_entries_to_store(feeds)
+            rows = wh.entries_to_store(batch, feeds)
         if not rows:
             break
         candidates = [_candidate(r) for r in rows]
@@ -571,23 +581,34 @@ def record_cycle(db_path: Path, summary: CycleSummary) -> None:
         wh.record_cycle(summary.row())
 
 
-def new_cycle_id() -> str:
-    return utcnow().strftime("%Y%m%dT%H%M%S.%fZ")
+def new_cycle_id(shard: Shard | None = None) -> str:
+    """When the cycle started, to the microsecond; a sharded cycle's names its shard too."""
+    started = utcnow().strftime("%Y%m%dT%H%M%S.%fZ")
+    return started if shard is None else f"{started}-shard-{shard.index}-of-{shard.count}"
 
 
 class CycleBusy(RuntimeError):
     """Another cycle holds the warehouse's cycle lock."""
 
 
+def lock_path(db_path: Path, name: str) -> Path:
+    """The file beside the warehouse whose ``flock`` is the lock *name* on one machine."""
+    return Path(f"{db_path}.{name}.lock")
+
+
 @contextmanager
-def cycle_lock(db_path: Path) -> Iterator[None]:
-    """One cycle at a time per warehouse; a second one exits at once with a clear reason.
+def cycle_lock(db_path: Path, shard: Shard | None = None) -> Iterator[None]:
+    """One cycle at a time per warehouse (per shard, for a sharded run); a second one exits at
+    once with a clear reason.
 
     Two cycles would not corrupt anything (every write is keyed and atomic), but
     they would fetch the same pages twice. The lock is ``flock`` on a file next to
-    the warehouse, so it is released when its holder dies, even by SIGKILL.
+    the warehouse, so it is released when its holder dies, even by SIGKILL. Runs of
+    different shards proceed side by side; the stages they must not run at the same
+    time take ``serial_lock``. At scale (runs on several machines) both locks are
+    Prefect concurrency limits instead (flows/monitor.py).
     """
-    path = Path(f"{db_path}.cycle.lock")
+    path = lock_path(db_path, "cycle" if shard is None else shard.lock_name.removeprefix("newswatch-"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
         try:
@@ -595,7 +616,8 @@ def cycle_lock(db_path: Path) -> Iterator[None]:
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise CycleBusy(f"another cycle is already running on {db_path} ({holder}); "
+            what = "another cycle" if shard is None else f"another cycle of shard {shard}"
+            raise CycleBusy(f"{what} is already running on {db_path} ({holder}); "
                             "this one stops without doing anything") from None
         f.seek(0)
         f.truncate()
@@ -606,6 +628,20 @@ def cycle_lock(db_path: Path) -> Iterator[None]:
         finally:
             f.seek(0)
             f.truncate()
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextmanager
+def serial_lock(db_path: Path, name: str) -> Iterator[None]:
+    """Wait for, then hold, the machine-wide lock *name* of this warehouse (``flock``: released
+    when its holder dies). Sharded runs on one machine take it around their ``serial`` stages."""
+    path = lock_path(db_path, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
@@ -625,6 +661,11 @@ class CycleInputs:
     progress: Progress = _log_progress
     force: bool = False  # poll every feed not backing off, not only the due ones
     outbox: Path | None = None  # where messages of immediate rules go when no mail or chat is set
+    shard: Shard | None = None  # a sharded run: only this shard's feeds and their entries
+
+    def feeds(self) -> Sequence[FeedSource]:
+        """The feeds this run polls: all of them, or its shard's."""
+        return self.sources if self.shard is None else [s for s in self.sources if self.shard.owns(s.url)]
 
 
 def _load_seeds(c: CycleInputs) -> int:
@@ -632,15 +673,15 @@ def _load_seeds(c: CycleInputs) -> int:
 
 
 def _poll(c: CycleInputs) -> PollReport:
-    return poll_stage(c.db_path, c.sources, c.settings, c.progress, c.force)
+    return poll_stage(c.db_path, c.feeds(), c.settings, c.progress, c.force)
 
 
 def _fetch(c: CycleInputs) -> FetchReport:
-    return fetch_stage(c.db_path, c.settings, progress=c.progress)
+    return fetch_stage(c.db_path, c.settings, progress=c.progress, shard=c.shard)
 
 
 def _store(c: CycleInputs) -> StoreReport:
-    return store_stage(c.db_path, progress=c.progress)
+    return store_stage(c.db_path, progress=c.progress, shard=c.shard)
 
 
 def _alerts(c: CycleInputs) -> AlertReport:
@@ -658,36 +699,48 @@ class Stage:
     run: Callable[[CycleInputs], Any]
     retries: int = 0  # under Prefect: how often a failed stage is tried again (each stage is idempotent)
     retry_delay: float = 0.0
+    # The lock a stage runs under while other shards' cycles run: the story decision and the
+    # alerts ("store": near-duplicates across shards meet, one alert per rule and story), and
+    # sending ("send": a message goes out once). None: shards run it side by side.
+    serial: str | None = None
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("load-seeds", "seeds_loaded", _load_seeds),
+    Stage("load-seeds", "seeds_loaded", _load_seeds, serial="store"),
     Stage("poll-feeds", "poll", _poll, retries=1, retry_delay=5),
     Stage("fetch-pages", "fetch", _fetch, retries=2, retry_delay=10),
-    Stage("store-articles", "store", _store, retries=1, retry_delay=5),
-    Stage("evaluate-rules", "alerts", _alerts, retries=1, retry_delay=5),
-    Stage("send-immediate", "immediate", _immediate),
+    Stage("store-articles", "store", _store, retries=1, retry_delay=5, serial="store"),
+    Stage("evaluate-rules", "alerts", _alerts, retries=1, retry_delay=5, serial="store"),
+    Stage("send-immediate", "immediate", _immediate, serial="send"),
 )
+
+Hold = Callable[[str], AbstractContextManager[Any]]
 
 
 def run_stages(inputs: CycleInputs, summary: CycleSummary,
-               call: Callable[[Stage, CycleInputs], Any] = lambda stage, inputs: stage.run(inputs)) -> CycleSummary:
-    """Every stage in order, each result into *summary*; *call* runs one (the flow: as a task)."""
+               call: Callable[[Stage, CycleInputs], Any] = lambda stage, inputs: stage.run(inputs),
+               hold: Hold | None = None) -> CycleSummary:
+    """Every stage in order, each result into *summary*; *call* runs one (the flow: as a task).
+
+    With *hold* (sharded runs), a stage with a ``serial`` lock runs inside ``hold(stage.serial)``.
+    """
     for stage in STAGES:
-        setattr(summary, stage.report, call(stage, inputs))
+        with hold(stage.serial) if hold is not None and stage.serial else nullcontext():
+            setattr(summary, stage.report, call(stage, inputs))
     summary.finished_at = utcnow()
     return summary
 
 
 def run_cycle(db_path: Path, sources: Sequence[FeedSource], settings: FetchSettings | None = None,
               seeds_dir: Path = SEEDS_DIR, progress: Progress = _log_progress, force: bool = False,
-              outbox: Path | None = None) -> CycleSummary:
-    """One whole cycle without Prefect: the stages of STAGES in order, under the cycle lock."""
-    inputs = CycleInputs(db_path, sources, settings, seeds_dir, progress, force, outbox)
-    with cycle_lock(db_path):
-        summary = CycleSummary(new_cycle_id(), utcnow(), rule_problems=rule_problems())
+              outbox: Path | None = None, shard: Shard | None = None) -> CycleSummary:
+    """One whole cycle without Prefect: the stages of STAGES in order, under the cycle lock
+    (the shard's, with the serial stages under this machine's ``serial_lock``)."""
+    inputs = CycleInputs(db_path, sources, settings, seeds_dir, progress, force, outbox, shard)
+    with cycle_lock(db_path, shard):
+        summary = CycleSummary(new_cycle_id(shard), utcnow(), rule_problems=rule_problems())
         t0 = time.perf_counter()
-        run_stages(inputs, summary)
+        run_stages(inputs, summary, hold=None if shard is None else lambda name: serial_lock(db_path, name))
         record_cycle(db_path, summary)
     log.debug("cycle took %.2fs", time.perf_counter() - t0)
     return summary

@@ -30,6 +30,7 @@ Settings read from the environment only (secrets and deployment details, no flag
 | SMTP timeout             | NEWSWATCH_SMTP_TIMEOUT            | 30 seconds                       |
 | sender, recipients       | NEWSWATCH_MAIL_FROM, NEWSWATCH_MAIL_TO | newswatch@<host>; required  |
 | chat (Apprise URLs)      | NEWSWATCH_APPRISE_URLS            | none (space- or comma-separated) |
+| at-scale mode (locks are Prefect concurrency limits) | NEWSWATCH_SCALE | off (1, true or yes: on) |
 
 Nothing else in newswatch reads NEWSWATCH_* variables: callers ask this module.
 """
@@ -138,6 +139,17 @@ def prefect_defaults(verbose: int = 0) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newswatch,warehouse,monitors")
     # The same modules also run outside flows (tests, benchmarks): no API logging there.
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+
+def scale_mode(env: Mapping[str, str] | None = None) -> bool:
+    """NEWSWATCH_SCALE: runs share one Prefect server (workers on several machines), so the
+    cycle's locks are that server's concurrency limits rather than files beside the warehouse."""
+    value = (os.environ if env is None else env).get("NEWSWATCH_SCALE", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"NEWSWATCH_SCALE must be 1 or 0 (true/false, yes/no), not {value!r}")
 
 
 def allowed_private(env: Mapping[str, str] | None = None) -> tuple[str, ...]:

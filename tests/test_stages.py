@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -33,3 +34,23 @@ def test_each_report_of_a_cycle_has_exactly_one_stage() -> None:
     assert set(reports) <= summary_fields
     # What is not a stage's report is the cycle's own bookkeeping.
     assert summary_fields - set(reports) == {"cycle_id", "started_at", "finished_at", "rule_problems"}
+
+
+def test_with_a_hold_the_serial_stages_run_inside_their_lock_and_the_others_outside() -> None:
+    events: list[str] = []
+
+    @contextmanager
+    def hold(name: str):
+        events.append(f"take {name}")
+        yield
+        events.append(f"give {name}")
+
+    run_stages(CycleInputs(Path("w.duckdb"), []), CycleSummary("c1", utcnow()),
+               lambda stage, inputs: events.append(stage.name), hold=hold)
+    expected: list[str] = []
+    for stage in STAGES:
+        expected += [f"take {stage.serial}", stage.name, f"give {stage.serial}"] if stage.serial else [stage.name]
+    assert events == expected
+    serial = {s.name: s.serial for s in STAGES}
+    assert serial["store-articles"] == serial["evaluate-rules"] == serial["load-seeds"] == "store"
+    assert serial["send-immediate"] == "send" and serial["poll-feeds"] is serial["fetch-pages"] is None

@@ -24,6 +24,11 @@ FEED_COLUMNS = ("url", "title", "etag", "last_modified", "body_hash", "last_poll
                 "item_interval_s", "min_interval_s", "polls", "charset_note")
 
 
+def _listed(feeds: Sequence[str] | None) -> list[str] | None:
+    """A feed filter as the entry queries bind it: None for every feed."""
+    return None if feeds is None else list(feeds)
+
+
 class Warehouse(Tables):
     """The article pipeline's operations over one open connection."""
 
@@ -54,8 +59,13 @@ class Warehouse(Tables):
 
     # -- entries through fetch and extraction -------------------------------
 
-    def entries_to_fetch(self, max_attempts: int) -> list[dict[str, Any]]:
-        return self.query(sql("articles/entries_to_fetch"), [max_attempts])
+    def entries_to_fetch(self, max_attempts: int, feeds: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Pending entries (of *feeds* only, when given: a shard's)."""
+        return self.query(sql("articles/entries_to_fetch"), [max_attempts, _listed(feeds)])
+
+    def entry_feeds(self, status: str) -> list[str]:
+        """The feeds that have entries in *status* (``pending``, ``extracted``…)."""
+        return [r[0] for r in self.con.execute(sql("articles/entry_feeds"), [status]).fetchall()]
 
     def save_fetches(self, results: Iterable[dict[str, Any]]) -> None:
         results = list(results)
@@ -66,12 +76,13 @@ class Warehouse(Tables):
             self.bulk_update("entry", "entry_key", results,
                              ", ".join(f"{c} = u.{c}" for c in columns) + ", attempts = entry.attempts + 1")
 
-    def entries_to_store(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Extracted entries not stored yet, oldest first (at most *limit*)."""
-        return self.query(sql("articles/entries_to_store") + (f" LIMIT {int(limit)}" if limit else ""))
+    def entries_to_store(self, limit: int | None = None, feeds: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Extracted entries not stored yet, oldest first (at most *limit*; of *feeds* only, when given)."""
+        return self.query(sql("articles/entries_to_store") + (f" LIMIT {int(limit)}" if limit else ""),
+                          [_listed(feeds)])
 
-    def count_entries_to_store(self) -> int:
-        return self.con.execute(sql("articles/count_entries_to_store")).fetchone()[0]
+    def count_entries_to_store(self, feeds: Sequence[str] | None = None) -> int:
+        return self.con.execute(sql("articles/count_entries_to_store"), [_listed(feeds)]).fetchone()[0]
 
     # -- articles -----------------------------------------------------------
 
