@@ -156,6 +156,15 @@ def test_a_publish_interrupted_after_the_lake_commit_is_finished_once(postgres, 
 
 
 @pytest.mark.scale
+def test_a_reader_of_a_lake_no_writer_has_opened_is_told_to_run_a_cycle(postgres, tmp_path: Path) -> None:
+    at_scale = new_lake(postgres, tmp_path)
+    done = subprocess.run([sys.executable, "-m", "newswatch.cli", "query", "--db", str(at_scale),
+                           "SELECT count(*) FROM articles"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "run a cycle first" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.scale
 def test_one_writer_at_a_time(postgres, tmp_path: Path) -> None:
     at_scale = new_lake(postgres, tmp_path)
     order: list[str] = []

@@ -1,6 +1,6 @@
 """At scale, with real processes: a Prefect server on PostgreSQL, a process work pool, the
 deployments of prefect-scale.yaml, and TWO `prefect worker start` processes, against the demo
-newsroom on 127.0.0.1.
+newsroom on 127.0.0.1, with the warehouse as DuckLake (a lake file: PostgreSQL and Parquet).
 
 - two shards started at the same time run on the two workers and store what one unsharded cycle
   stores (articles, stories, alerts), while a reader queries the warehouse without an error;
@@ -9,7 +9,7 @@ newsroom on 127.0.0.1.
 - the digest, triggered twice at the same time, goes out once.
 
 One server and its workers serve the whole file (module fixture); each test has its own
-warehouse, passed as the runs' parameters.
+lake (its own PostgreSQL database and data folder), passed as the runs' parameters.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from newswatch.demo.server import DemoNewsroom
 from newswatch.fetch import FetchSettings
 from newswatch.pipeline import run_cycle
 from newswatch.shards import Shard
-from warehouse.connection import connect
+from newswatch.localpg import LocalPostgres
+from warehouse.connection import NoWarehouse, connect
+from warehouse.lake import write_lake_file
 
 from .conftest import FAST_GAP, rows
 from .processes import (PREFECT, PROJECT_DIR, TERMINAL, flow_run_logs, free_port, kill_marked, marked,
@@ -52,6 +54,7 @@ class Cluster:
     opml: Path
     whole: Outcome  # what one unsharded cycle of the newsroom stores
     chat: list[dict]  # what the chat hook received (messages of immediate rules, digests)
+    postgres: LocalPostgres
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start_worker(self, name: str) -> None:
@@ -112,6 +115,13 @@ class Cluster:
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.folder.glob("*.log"))
 
+    def lake(self, name: str) -> Path:
+        """A new, empty at-scale warehouse: its own PostgreSQL database and data folder."""
+        url = self.postgres.create_database(f"{name}_{uuid.uuid4().hex[:10]}")
+        folder = self.folder / f"{name}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir()
+        return write_lake_file(folder / "lake.toml", url, "data")
+
     def params(self, db: Path) -> dict[str, object]:
         return {"db": str(db), "feeds": str(self.opml), "outbox": str(db.with_suffix(".outbox")), "host_gap": FAST_GAP}
 
@@ -153,7 +163,7 @@ def cluster(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clus
     except BaseException:
         stop_group(server)
         raise
-    c = Cluster(api, env, folder, room, opml, outcome(whole), posts)
+    c = Cluster(api, env, folder, room, opml, outcome(whole), posts, postgres)
     try:
         wait_healthy(api, server, folder / "server.log", timeout=300)
         pool = run_command([PREFECT, "work-pool", "create", "newswatch", "--type", "process"], env)
@@ -181,18 +191,23 @@ class Reader(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            if self.db.exists():
+            try:
+                con = connect(self.db, read_only=True, wait=120)
+            except NoWarehouse:  # nothing written yet: a user is told to wait for a cycle
+                con = None
+            except Exception as exc:  # any other error at all is recorded
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                con = None
+            if con is not None:
                 try:
-                    con = connect(self.db, read_only=True, wait=120)
-                    try:
-                        con.execute("SELECT count(*) FROM articles").fetchall()
-                        con.execute("SELECT story_id, copies, outlets FROM stories ORDER BY copies DESC LIMIT 5").fetchall()
-                        con.execute("SELECT rule, story_id FROM alerts").fetchall()
-                    finally:
-                        con.close()
+                    con.execute("SELECT count(*) FROM articles").fetchall()
+                    con.execute("SELECT story_id, copies, outlets FROM stories ORDER BY copies DESC LIMIT 5").fetchall()
+                    con.execute("SELECT rule, story_id FROM alerts").fetchall()
                     self.reads += 1
                 except Exception as exc:  # the point of the test: any error at all is recorded
                     self.errors.append(f"{type(exc).__name__}: {exc}")
+                finally:
+                    con.close()
             self.done.wait(0.05)
 
     def stop(self) -> None:
@@ -201,7 +216,7 @@ class Reader(threading.Thread):
 
 
 def test_two_shards_on_two_workers_store_what_one_cycle_stores(cluster: Cluster, tmp_path: Path) -> None:
-    db = tmp_path / "sharded.duckdb"
+    db = cluster.lake("sharded")
     reader = Reader(db)
     reader.start()
     try:
@@ -224,7 +239,7 @@ def test_two_shards_on_two_workers_store_what_one_cycle_stores(cluster: Cluster,
 
 
 def test_a_worker_killed_mid_cycle_then_a_rerun_lose_and_double_nothing(cluster: Cluster, tmp_path: Path) -> None:
-    db = tmp_path / "killed.duckdb"
+    db = cluster.lake("killed")
     feeds = [f.url for f in cluster.newsroom.feeds()]
     k = max(range(2), key=lambda i: len(Shard(i, 2).select(feeds)))  # the shard with more pages to fetch
     for server in cluster.newsroom.servers.values():
@@ -262,7 +277,7 @@ def test_a_worker_killed_mid_cycle_then_a_rerun_lose_and_double_nothing(cluster:
 
 
 def test_the_digest_triggered_twice_at_once_goes_out_once(cluster: Cluster, tmp_path: Path) -> None:
-    db = tmp_path / "digest.duckdb"
+    db = cluster.lake("digest")
     run_cycle(db, cluster.newsroom.feeds(), FetchSettings(min_gap=FAST_GAP), progress=lambda *a: None,
               outbox=tmp_path / "alerts-outbox")
     alerts = rows(db, "SELECT count(*) FROM alerts")[0][0]

@@ -92,8 +92,12 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0,
         if is_lake_file(path):  # the at-scale warehouse: readers never wait for writers
             from warehouse.lake import LakeTarget, attach, create_views
 
-            con = attach(LakeTarget.read(path), read_only=True)
-            create_views(con)
+            con = attach(LakeTarget.read(path), read_only=True)  # NoWarehouse before any writer
+            try:
+                create_views(con)
+            except BaseException:
+                con.close()
+                raise
             return con
     started = time.monotonic()
     delay = 0.02

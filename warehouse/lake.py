@@ -207,6 +207,11 @@ def attach(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckDBPyCon
         con.execute(f"LOAD '{_extension('ducklake')}'")
         ro = ", READ_ONLY" if read_only else ""
         con.execute(f"ATTACH '{target.libpq()}' AS ks (TYPE postgres{ro})")
+        if read_only and not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'ks' "
+                                         "AND table_name = 'lake_schema'").fetchone()[0]:
+            from warehouse.connection import NoWarehouse
+
+            raise NoWarehouse(f"no warehouse in {target.postgres} yet (no writer has opened it); run a cycle first")
         con.execute(f"ATTACH 'ducklake:postgres:{target.libpq()}' AS lake "
                     f"(DATA_PATH '{target.data_path}', METADATA_SCHEMA '{CATALOG_SCHEMA}'{ro})")
         con.execute("SET search_path = 'lake.main,ks.public'")
