@@ -1,10 +1,13 @@
 """Cycle throughput with 1 worker and with 2 workers (2 shards) over one synthetic web.
 
     python bench/scale_throughput.py [--articles 600] [--hosts 30] [--latency 0.05] [--gap 0.1]
+                                     [--warehouse file,lake]
 
 Each configuration starts from an empty warehouse: one process runs the whole cycle, or two
 processes run shard 0/2 and 1/2 of it at the same time on the same warehouse, as two workers
 would (the story decision, alerts and sending one shard at a time, under the serial locks).
+The warehouse is a DuckDB file, or the lake (a throwaway local PostgreSQL and DuckLake on a
+temporary folder), or both, one after the other.
 Prints a table: wall time from the first start to the last exit, articles stored, articles per
 second, CPU seconds of the processes, and the machine's load average while it ran.
 
@@ -22,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,12 +69,30 @@ def run_config(opml: Path, db: Path, gap: float, shards: int, env: dict[str, str
             "load_before": load, "load_after": os.getloadavg()[0], "workers_seconds": [r["seconds"] for r in results]}
 
 
+@contextmanager
+def warehouse(kind: str, folder: Path) -> Iterator[Path]:
+    """An empty warehouse of *kind*: a DuckDB file, or a lake on a throwaway PostgreSQL."""
+    folder.mkdir(parents=True)
+    if kind == "file":
+        yield folder / "warehouse.duckdb"
+        return
+    if kind != "lake":
+        raise SystemExit(f"--warehouse: {kind!r} is neither file nor lake")
+    from newswatch.localpg import LocalPostgres
+    from warehouse.lake import write_lake_file
+
+    with LocalPostgres() as pg:
+        yield write_lake_file(folder / "lake.toml", pg.create_database("newswatch"), "data")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=600, help="articles on the web (default 600)")
     parser.add_argument("--hosts", type=int, default=30, help="hosts, 5 feeds each (default 30)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request (default 0.05)")
     parser.add_argument("--gap", type=float, default=0.1, help="politeness gap per host (default 0.1 s)")
+    parser.add_argument("--warehouse", default="file,lake",
+                        help="which warehouses: file (DuckDB), lake (PostgreSQL + DuckLake), or both (default)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -87,15 +110,17 @@ def main() -> None:
         opml, resolving = web.write_files(tmp)
         env = {**os.environ, **resolving}
         rows = []
-        for shards in (1, 2):
-            say(f"{shards} worker{'s' if shards > 1 else ''} …")
-            rows.append(run_config(opml, tmp / f"w{shards}.duckdb", args.gap, shards, env))
+        for kind in args.warehouse.split(","):
+            for shards in (1, 2):
+                say(f"{kind}: {shards} worker{'s' if shards > 1 else ''} …")
+                with warehouse(kind, tmp / f"{kind}-{shards}") as db:
+                    rows.append({"warehouse": kind, **run_config(opml, db, args.gap, shards, env)})
     print(f"{os.cpu_count()} cores; {args.articles} articles on {args.hosts} hosts ({args.hosts * 5} feeds), "
           f"latency {args.latency} s, gap {args.gap} s")
-    print("| workers | wall s | articles stored | articles/s | CPU s | load average before → after |")
-    print("|---|---|---|---|---|---|")
+    print("| warehouse | workers | wall s | articles stored | articles/s | CPU s | load average before → after |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workers']} | {r['wall']:.1f} | {r['stored']} | {r['per_second']:.1f} | {r['cpu']:.1f} "
+        print(f"| {r['warehouse']} | {r['workers']} | {r['wall']:.1f} | {r['stored']} | {r['per_second']:.1f} | {r['cpu']:.1f} "
               f"| {r['load_before']:.1f} → {r['load_after']:.1f} |")
 
 
