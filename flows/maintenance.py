@@ -5,7 +5,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from newswatch import settings
-from warehouse.lake import is_lake_file, maintain
+from warehouse.connection import is_lake_file
+from warehouse.lake import maintain
 
 
 @flow(name="maintenance", description="Compact the lake's files, expire old snapshots, delete unneeded files.")

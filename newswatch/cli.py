@@ -319,7 +319,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
-    from warehouse.lake import is_lake_file, maintain
+    from warehouse.connection import is_lake_file
+    from warehouse.lake import maintain
 
     db = settings.db_path(args.db)
     if not is_lake_file(db):

@@ -45,6 +45,12 @@ class NoWarehouse(FileNotFoundError):
     """A reader was pointed at a warehouse that does not exist, or at a folder."""
 
 
+def is_lake_file(path: Path | str) -> bool:
+    """A lake file (``*.toml``) names the at-scale warehouse (``warehouse.lake``), not a DuckDB file.
+    Decided by the name alone, so the embedded default never imports the at-scale modules."""
+    return Path(path).suffix == ".toml"
+
+
 def require_warehouse(path: Path | str) -> Path:
     """*path*, when a warehouse file is there to read; readers never create one."""
     path = Path(path)
@@ -87,8 +93,6 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 60.0,
     """
     if read_only:
         require_warehouse(path)
-        from warehouse.lake import is_lake_file
-
         if is_lake_file(path):  # the at-scale warehouse: readers never wait for writers
             from warehouse.lake import LakeTarget, attach, create_views
 
@@ -149,8 +153,6 @@ def open_warehouse(path: Path | str, *, read_only: bool = False, wait: float = 6
 
     A lake file (``*.toml``) names the at-scale warehouse instead (``warehouse.lake``)."""
     path = Path(path)
-    from warehouse.lake import is_lake_file
-
     if is_lake_file(path):
         if read_only:
             require_warehouse(path)

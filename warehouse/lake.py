@@ -49,6 +49,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 
 from warehouse.articles import Warehouse
+
 from warehouse.sql import postgres_sql
 
 #: Append-only tables kept in DuckLake; every other table of the schema lives in PostgreSQL.
@@ -99,10 +100,6 @@ class LakeTarget:
         if u.password:
             parts["password"] = unquote(u.password)
         return " ".join(f"{k}={v}" for k, v in parts.items())
-
-
-def is_lake_file(path: Path | str) -> bool:
-    return Path(path).suffix == ".toml"
 
 
 def write_lake_file(path: Path | str, postgres: str, data_path: str) -> Path:

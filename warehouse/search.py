@@ -62,7 +62,7 @@ def search(path: Path | str, query_tokens: Sequence[str], *, limit: int = 20, wa
 
     On the at-scale warehouse, PostgreSQL finds the documents holding every token (a GIN
     index over the token lists) and ranks them by how often the tokens occur, per length."""
-    from warehouse.lake import is_lake_file
+    from warehouse.connection import is_lake_file
 
     con = connect(Path(path), read_only=True, wait=wait, on_wait=on_wait)
     try:
