@@ -10,11 +10,14 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newswatch import __version__, settings
-from newswatch.shards import Shard
 
 log = logging.getLogger("newswatch")
+
+if TYPE_CHECKING:  # the shards module brings hashlib: imported when a shard is asked for
+    from newswatch.shards import Shard
 
 
 class ConsoleHandler(logging.StreamHandler):
@@ -93,12 +96,17 @@ def _writable_db(db: Path) -> bool:
     return True
 
 
+def _shard(text: str) -> Shard:
+    from newswatch.shards import parse_shard  # brings hashlib: only when a shard is asked for
+
+    return parse_shard(text)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from newswatch.opml import FeedListError, read_opml
     from newswatch.seeds import load_seeds
-    from newswatch.shards import parse_shard
     from newswatch.urls import canonical_url
     from newswatch.work import cycle_snapshot, cycle_work, next_feed
 
@@ -107,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sources = read_opml(feeds)
         settings.host_gap(args.host_gap)
         settings.scale_mode()
-        shard = parse_shard(args.shard) if args.shard else None
+        shard = _shard(args.shard) if args.shard else None
     except (FeedListError, ValueError) as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 2
