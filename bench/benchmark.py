@@ -239,11 +239,7 @@ def main() -> None:
                      "articles": args.articles, "hosts": args.hosts, "latency": args.latency, "gap": args.gap}
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
-    say(f"building the synthetic web ({args.articles} articles on {args.hosts} hosts) …")
-    with tempfile.TemporaryDirectory() as tmp, SyntheticWeb(args.hosts, args.articles, args.latency,
-                                                             args.latency / 2) as web:
-        tmp = Path(tmp)
-        opml, resolving = web.write_files(tmp)
+    with SyntheticWeb.served(args.hosts, args.articles, args.latency) as (web, tmp, opml, resolving):
         figures["feeds"] = len(web.feeds())
         os.environ.update(resolving)  # every process measured resolves the synthetic host names
 

@@ -23,7 +23,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,11 +102,7 @@ def main() -> None:
     from bench.synthetic import SyntheticWeb
 
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-    say(f"building the synthetic web ({args.articles} articles on {args.hosts} hosts) …")
-    with tempfile.TemporaryDirectory() as tmp, SyntheticWeb(args.hosts, args.articles, args.latency,
-                                                             args.latency / 2) as web:
-        tmp = Path(tmp)
-        opml, resolving = web.write_files(tmp)
+    with SyntheticWeb.served(args.hosts, args.articles, args.latency) as (_, tmp, opml, resolving):
         env = {**os.environ, **resolving}
         rows = []
         for kind in args.warehouse.split(","):

@@ -17,8 +17,12 @@ import json
 import os
 import random
 import re
+import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -233,6 +237,17 @@ class SyntheticWeb:
     def feeds(self) -> list[FeedSource]:
         return [FeedSource(f"{srv.base}/{kind}.xml", f"Host {i} {kind}")  # type: ignore[attr-defined]
                 for i, srv in enumerate(self.servers) for kind in FEEDS]
+
+    @classmethod
+    @contextmanager
+    def served(cls, hosts: int, articles: int, latency: float) -> Iterator[tuple["SyntheticWeb", Path, Path, dict[str, str]]]:
+        """A web of *articles* on *hosts* served for the block (each request *latency* s, jitter half of it),
+        with its files in a temporary folder: (web, folder, feed list, environment for measured processes)."""
+        print(f"building the synthetic web ({articles} articles on {hosts} hosts) …", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory() as tmp, cls(hosts, articles, latency, latency / 2) as web:
+            folder = Path(tmp)
+            opml, resolving = web.write_files(folder)
+            yield web, folder, opml, resolving
 
     def write_files(self, folder: Path) -> tuple[Path, dict[str, str]]:
         """The feed list (``folder/feeds.opml``), and the environment variables with which a
