@@ -493,7 +493,6 @@ class Maintenance:
     files_after: int
     snapshots_before: int
     snapshots_after: int
-    inlined_flushed: int
 
     def line(self) -> str:
         return (f"lake maintained: data files {self.files_before} → {self.files_after}, "
@@ -514,10 +513,10 @@ def maintain(path: Path | str, *, keep_days: float = 7.0, wait: float = 600.0) -
     with open_lake(path, wait=wait) as wh:
         con = wh.con
         files_before, snapshots_before = _lake_counts(con)
-        flushed = sum(r[-1] or 0 for r in con.execute("CALL ducklake_flush_inlined_data('lake')").fetchall())
+        con.execute("CALL ducklake_flush_inlined_data('lake')")
         con.execute("CALL ducklake_merge_adjacent_files('lake')")
         older = f"now() - INTERVAL '{float(keep_days) * 86400:.0f} seconds'"
         con.execute(f"CALL ducklake_expire_snapshots('lake', older_than => {older})")
         con.execute(f"CALL ducklake_cleanup_old_files('lake', older_than => {older})")
         files_after, snapshots_after = _lake_counts(con)
-        return Maintenance(files_before, files_after, snapshots_before, snapshots_after, int(flushed))
+        return Maintenance(files_before, files_after, snapshots_before, snapshots_after)
