@@ -57,9 +57,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Ports held for an SMTP server not started yet: bound, not listening, so a connection is
+#: refused at once (a mail server that is down) and no other test process can take the port.
+_HELD: dict[int, socket.socket] = {}
+
+
+def release_port(port: int) -> None:
+    """Let go of a held port, for the server about to listen on it."""
+    held = _HELD.pop(port, None)
+    if held is not None:
+        held.close()
+
+
 @pytest.fixture
-def smtp_port() -> int:
-    return _free_port()
+def smtp_port() -> Iterator[int]:
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    port = held.getsockname()[1]
+    _HELD[port] = held
+    yield port
+    release_port(port)
 
 
 @pytest.fixture
@@ -68,6 +85,7 @@ def inbox() -> Inbox:
 
 
 def start_smtp(inbox: Inbox, port: int) -> Controller:
+    release_port(port)
     controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator,
                             auth_require_tls=False, auth_required=True)
     controller.start()
@@ -325,6 +343,7 @@ def test_mail_goes_over_tls_with_login(security: str, alerted_db: Path, inbox: I
     cert, key = _self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
+    release_port(smtp_port)
     if security == "ssl":
         controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port, ssl_context=server_tls,
                                 authenticator=_authenticator, auth_require_tls=False, auth_required=True)
