@@ -251,10 +251,12 @@ class SyntheticWeb:
 
     def write_files(self, folder: Path) -> tuple[Path, dict[str, str]]:
         """The feed list (``folder/feeds.opml``), and the environment variables with which a
-        measured process resolves the synthetic host names (bench/_hosts/sitecustomize.py)."""
+        measured process resolves the synthetic host names (bench/_hosts/sitecustomize.py) and
+        writes its messages to ``folder/outbox``."""
         opml = folder / "feeds.opml"
         write_opml(opml, "synthetic", self.feeds())
         hosts_file = folder / "hosts.json"
         hosts_file.write_text(json.dumps(self.host_table()))
         path = os.pathsep.join(filter(None, [str(Path(__file__).parent / "_hosts"), os.environ.get("PYTHONPATH")]))
-        return opml, {"PYTHONPATH": path, "NEWSWATCH_BENCH_HOSTS": str(hosts_file)}
+        return opml, {"PYTHONPATH": path, "NEWSWATCH_BENCH_HOSTS": str(hosts_file),
+                      "NEWSWATCH_OUTBOX": str(folder / "outbox")}

@@ -72,6 +72,37 @@ def _mix(z: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+#: Permutations computed at once by ``minhash``: a block of shingle hashes that stays in the
+#: processor's cache (the whole 128 × n matrix does not, and took twice as long).
+_BLOCK = 16
+_C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+def minhash(hashes: np.ndarray) -> np.ndarray:
+    """The MinHash signature of a set of shingle hashes: for each seed, the least ``_mix(hash ^ seed)``.
+
+    The same as ``_mix(hashes ^ seeds[:, None]).min(axis=1)``, computed _BLOCK seeds at a time
+    in two preallocated buffers.
+    """
+    out = np.empty(PERMUTATIONS, dtype=np.uint64)
+    z = np.empty((_BLOCK, len(hashes)), dtype=np.uint64)
+    t = np.empty_like(z)
+    with np.errstate(over="ignore"):
+        for k in range(0, PERMUTATIONS, _BLOCK):
+            np.bitwise_xor(hashes[np.newaxis, :], _SEEDS[k:k + _BLOCK, np.newaxis], out=z)
+            np.right_shift(z, _S30, out=t)
+            z ^= t
+            z *= _C1
+            np.right_shift(z, _S27, out=t)
+            z ^= t
+            z *= _C2
+            np.right_shift(z, _S31, out=t)
+            z ^= t
+            z.min(axis=1, out=out[k:k + _BLOCK])
+    return out
+
+
 def comparable_text(text: str) -> str | None:
     """The part of *text* that copies are compared on; None when it is mostly site chrome.
 
@@ -151,9 +182,7 @@ def fingerprint(text: str) -> Fingerprint:
     (of the whole text when it is chrome: such texts are never banded)."""
     comparable = comparable_text(text)
     hashes = shingle_hashes(normalize(comparable if comparable is not None else text))
-    # (PERMUTATIONS, n) matrix of permuted hashes; min along each row.
-    permuted = _mix(hashes[np.newaxis, :] ^ _SEEDS[:, np.newaxis])
-    return Fingerprint(text_hash(text), int(len(hashes)), permuted.min(axis=1), comparable is None)
+    return Fingerprint(text_hash(text), int(len(hashes)), minhash(hashes), comparable is None)
 
 
 @dataclass(frozen=True)

@@ -583,13 +583,15 @@ def send_email(digest: dict[str, Any], smtp: SmtpSettings) -> None:
 NOT_SENT = "-not-sent"  # the outbox files of a digest whose e-mail failed end with this
 
 
-def write_outbox(digest: dict[str, Any], outbox: Path, not_sent: str | None = None) -> tuple[Path, ...]:
+def write_outbox(digest: dict[str, Any], outbox: Path, not_sent: str | None = None,
+                 replaces_not_sent: bool = True) -> tuple[Path, ...]:
     """The digest as text, HTML and Markdown files in *outbox*.
 
     With *not_sent* (why the e-mail failed), the files are named ``…-not-sent.*`` and
     say so at the top. Its alerts stay pending, so the next digest carries them
     again: at most one not-sent set is kept (the newest), and a digest that goes
-    out removes it.
+    out removes it (*replaces_not_sent* False: a message of alerts sent as they
+    happen, which leaves the digest's set alone).
     """
     outbox.mkdir(parents=True, exist_ok=True)
     stem = f"{digest['created_at']:%Y%m%d-%H%M%S}-{digest['digest_id']}" + (NOT_SENT if not_sent else "")
@@ -598,7 +600,8 @@ def write_outbox(digest: dict[str, Any], outbox: Path, not_sent: str | None = No
         note = f"Not sent by e-mail: {not_sent}. These alerts stay pending and go out with the next digest."
         bodies = {".txt": f"{note}\n\n{bodies['.txt']}", ".md": f"> **{_md_escape(note)}**\n\n{bodies['.md']}",
                   ".html": _html_banner(bodies[".html"], note)}
-    _remove_not_sent(outbox)
+    if replaces_not_sent:
+        _remove_not_sent(outbox)
     files = [_write_file(outbox / f"{stem}{suffix}", body) for suffix, body in bodies.items()]
     return tuple(files)
 

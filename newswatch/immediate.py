@@ -134,17 +134,25 @@ def send_message(message: Mapping[str, Any], smtp: settings.SmtpSettings | None,
         else:
             log.warning("Alert message %s went by e-mail but not to chat", message["message_key"])
     if not channels:
-        digests.write_outbox({**message, "digest_id": message["message_key"]}, outbox)
+        digests.write_outbox({**message, "digest_id": message["message_key"]}, outbox, replaces_not_sent=False)
         channels.append("outbox")
     return channels
 
 
 def deliver_immediate(db_path: Path, outbox: Path | None = None, smtp: settings.SmtpSettings | None = None,
                       chat_urls: list[str] | None = None) -> ImmediateReport:
-    """Fix, send and mark the messages of immediate alerts. See the module docstring."""
+    """Fix, send and mark the messages of immediate alerts. See the module docstring.
+
+    A message that went out by e-mail or chat is marked sent at once, in a
+    transaction of its own. With neither configured, the messages are files in
+    the outbox: all are written, then all are marked in one transaction, since
+    a crash in between only writes the same files again under the same names.
+    """
     outbox = outbox or settings.outbox_path()
     report = ImmediateReport()
     report.fixed, messages = fix_messages(db_path)
+    mark_each = smtp is not None or bool(chat_urls)
+    unmarked: list[str] = []  # keys of the messages written to the outbox, not marked yet
     for i, message in enumerate(messages):
         try:
             channels = send_message(message, smtp, chat_urls or [], outbox)
@@ -156,12 +164,21 @@ def deliver_immediate(db_path: Path, outbox: Path | None = None, smtp: settings.
             with open_warehouse(db_path) as wh:
                 AlertStore(wh).immediate_failed(message["message_key"], str(exc))
             break
-        with open_warehouse(db_path) as wh:
-            AlertStore(wh).mark_immediate_sent(message["message_key"], ",".join(channels), datetime.now(timezone.utc))
+        if mark_each:
+            _mark_sent(db_path, [message["message_key"]], channels)
+        else:
+            unmarked.append(message["message_key"])
         report.sent += 1
         report.channels = sorted(set(report.channels) | set(channels))
         log.info("Alert sent as it happened (%s): %s", ", ".join(channels), message["subject"])
+    if unmarked:
+        _mark_sent(db_path, unmarked, ["outbox"])
     return report
+
+
+def _mark_sent(db_path: Path, keys: list[str], channels: list[str]) -> None:
+    with open_warehouse(db_path) as wh:
+        AlertStore(wh).mark_immediate_sent(keys, ",".join(channels), datetime.now(timezone.utc))
 
 
 def immediate_stage(db_path: Path, outbox: Path | None = None, smtp: Any = _ENV, chat_urls: Any = _ENV) -> ImmediateReport:

