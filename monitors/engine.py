@@ -58,15 +58,25 @@ def _fold_char(ch: str) -> str:
 
 
 class _FoldTable(dict):
-    """Code point → folded string, filled on first use; ``str.translate`` reads it at C speed."""
+    """Code point → folded string, filled on first use; ``str.translate`` reads it at C speed.
+
+    ``uneven`` collects the characters met so far that fold to other than one character.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uneven: set[str] = set()
 
     def __missing__(self, code: int) -> str:
         folded = self[code] = _fold_char(chr(code))
+        if len(folded) != 1:
+            self.uneven.add(chr(code))
         return folded
 
 
 _FOLD_TABLE = _FoldTable()
 _SPACE_RUN = re.compile(" {2,}")
+_DROPPED_SPACES = re.compile(" {2,}|^ ")  # folding keeps the first space of a run, and no leading one
 
 
 @lru_cache(maxsize=64)  # every rule folds the same title and body: do it once
@@ -83,6 +93,22 @@ def fold(text: str) -> tuple[str, list[int]]:
     may fold to several characters or to none. Runs of spaces fold to one, and
     leading spaces to none.
     """
+    raw = text.translate(_FOLD_TABLE)  # also fills the table for every character of *text*
+    if not _FOLD_TABLE.uneven.isdisjoint(text):
+        return _fold_unevenly(text)
+    # Each character folds to one: the index is the identity, less the spaces dropped.
+    index: list[int] = []
+    pos = 0
+    for m in _DROPPED_SPACES.finditer(raw):
+        start, end = m.span()
+        index.extend(range(pos, start if start == 0 else start + 1))
+        pos = end
+    index.extend(range(pos, len(raw)))
+    return fold_text(text), index
+
+
+def _fold_unevenly(text: str) -> tuple[str, list[int]]:
+    """``fold`` one character at a time: for texts with characters that fold to several or none."""
     chars: list[str] = []
     index: list[int] = []
     last_space = True
@@ -478,16 +504,29 @@ class Rule:
                 # The snippet is centred on what fired first in the rule's own order (the phrase,
                 # not the "North Korea" that an `all` only asks to be somewhere in the text).
                 anchor = hits[0]
-                unique = set(hits)
                 # A hit inside a longer one ("kidnapped" in "kidnapped Japanese citizens") adds nothing.
-                hits = sorted(
-                    (text.with_term(h) for h in unique
-                     if not any(o != h and o.start <= h.start and h.end <= o.end for o in unique)),
-                    key=lambda h: h.start,
-                )
+                hits = sorted((text.with_term(h) for h in outermost(set(hits))), key=lambda h: h.start)
                 anchor = next((h for h in hits if h.start <= anchor.start and anchor.end <= h.end), hits[0])
                 return Match(self.id, self.version, name, tuple(hits), snippet(text, hits, anchor))
         return None
+
+
+def outermost(hits: set[Hit]) -> list[Hit]:
+    """The hits that no other hit contains (two hits over the same span contain each other).
+
+    One pass in order of start, longest first: a hit is contained when an earlier one
+    reaches as far as it does.
+    """
+    spans: dict[tuple[int, int], list[Hit]] = {}
+    for h in hits:
+        spans.setdefault((h.start, h.end), []).append(h)
+    kept: list[Hit] = []
+    reach = -1
+    for (start, end), same in sorted(spans.items(), key=lambda item: (item[0][0], -item[0][1])):
+        if end > reach and len(same) == 1:
+            kept += same
+        reach = max(reach, end)
+    return kept
 
 
 def snippet(text: _Text, hits: list[Hit], anchor: Hit | None = None, width: int = 90) -> str:

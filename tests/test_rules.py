@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitors.engine import RuleError, load_rules, parse_rule
+from monitors.engine import Hit, RuleError, _fold_unevenly, fold, load_rules, outermost, parse_rule
 
 LABELLED = tomllib.loads((Path(__file__).parent / "rules" / "labelled.toml").read_text("utf-8"))["case"]
 RULES = {r.id: r for r in load_rules()}
@@ -151,3 +151,23 @@ def test_term_search_finds_what_the_regular_expression_finds(text: str) -> None:
         for group in [*rule.groups.values(), *([rule.excludes] if rule.excludes else [])]:
             assert [(i, j) for i, j, _ in group.spans(folded)] == [m.span() for m in group.pattern.finditer(folded)]
             assert group.blank(folded) == group.pattern.sub(lambda m: " " * len(m.group()), folded)
+
+
+# Characters that fold to one (letters, kana, hangul, spaces, punctuation) and to several or
+# none (an ellipsis, ß, a half-width kana with its sound mark, a zero-width space).
+_FOLD_ALPHABET = list("ab Kim.,!?「」 \n\t\u3000拉致被害者납치정상회담ＡＢ") + ["…", "ß", "ｶﾞ", "\u200b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FOLD_ALPHABET), max_size=60).map("".join))
+def test_folding_with_its_index_is_the_same_done_one_character_at_a_time(text: str) -> None:
+    fold.cache_clear()
+    assert fold(text) == _fold_unevenly(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.builds(lambda g, a, n, cjk: Hit(g, a, a + n, cjk), st.sampled_from("xyz"),
+                         st.integers(0, 20), st.integers(1, 6), st.booleans()), max_size=8))
+def test_outermost_hits_are_those_no_other_hit_contains(hits: set) -> None:
+    contained = {h for h in hits if any(o != h and o.start <= h.start and h.end <= o.end for o in hits)}
+    assert set(outermost(hits)) == hits - contained
