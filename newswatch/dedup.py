@@ -30,6 +30,7 @@ and shorter texts are grouped only when their normalised texts are equal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -168,13 +169,17 @@ class Fingerprint:
     signature: np.ndarray  # uint64[PERMUTATIONS]
     chrome: bool = False  # mostly site chrome: never grouped, never banded
 
-    def band_keys(self) -> list[int]:
-        """One signed 64-bit key per LSH band (band index mixed in)."""
+    @cached_property
+    def _band_keys(self) -> tuple[int, ...]:
         rows = self.signature.reshape(BANDS, ROWS)
         keys = _mix(np.arange(1, BANDS + 1, dtype=np.uint64))
         for r in range(ROWS):
             keys = _mix(keys ^ rows[:, r])
-        return keys.view(np.int64).tolist()
+        return tuple(keys.view(np.int64).tolist())
+
+    def band_keys(self) -> list[int]:
+        """One signed 64-bit key per LSH band (band index mixed in); computed once."""
+        return list(self._band_keys)
 
 
 def fingerprint(text: str) -> Fingerprint:

@@ -173,11 +173,12 @@ def _find(fp: Fingerprint, own: _Known, by_hash: dict[str, _Known], bands: dict[
     same = by_hash.get(fp.text_hash)
     if same is not None:
         return same, "same normalised text"
-    mine = own.comparable
+    refs = sorted({r for key in fp.band_keys() for r in bands.get(key, ())})
+    mine = own.comparable if refs else None  # computed only when some article shares a band
     if mine is None:
         return None
     best: tuple[tuple[float, float], _Known, Overlap] | None = None
-    for ref in sorted({r for key in fp.band_keys() for r in bands.get(key, ())}):
+    for ref in refs:
         other = known.get(ref)
         theirs = other.comparable if other is not None else None
         if theirs is None:
