@@ -65,6 +65,8 @@ def detect_language(text: str) -> str | None:
 
 def cjk_ratio(text: str) -> float:
     """Share of CJK characters among the non-space characters of *text*."""
+    if text.isascii() or not CJK_CHAR.search(text, 0, 5000):  # most lines of an English text
+        return 0.0
     sample = _SPACE.sub("", text[:5000])
     if not sample:
         return 0.0
