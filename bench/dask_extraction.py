@@ -3,7 +3,7 @@
     .venv/bin/python bench/dask_extraction.py [--pages 200] [--workers 2] [--repeat 3]
 
 The pages are bench/synthetic.py's (30–200 KB, heavy chrome), built in memory:
-no network, only the CPU work of the fetch stage (``pipeline.process_page``:
+no network, only the CPU work of the fetch stage (``analysis.process_page``:
 decode, prune, trafilatura with its fallbacks, relevance, fingerprint). Ways:
 
 - one process: every page in turn, in this process (the floor for any pool);
@@ -42,7 +42,8 @@ settings.prefect_defaults()
 from bench.synthetic import SyntheticWeb  # noqa: E402
 from newswatch.daskpool import BATCH, BatchExecutor, run_batch  # noqa: E402
 from newswatch.fetch import FetchSettings  # noqa: E402
-from newswatch.pipeline import extraction_pool, process_page  # noqa: E402
+from newswatch.analysis import process_page  # noqa: E402
+from newswatch.pipeline import extraction_pool  # noqa: E402
 
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 

@@ -22,7 +22,7 @@ Guarantees:
 - A page whose extraction raises fails alone, as it would locally: the
   exception reaches that page's future, not its batch's.
 
-The code that runs on the workers is newswatch's own (``newswatch.pipeline.
+The code that runs on the workers is newswatch's own (``newswatch.analysis.
 process_page``, pickled by reference): the workers and the scheduler need
 newswatch installed, the same version as the flow's.
 """

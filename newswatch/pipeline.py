@@ -30,9 +30,9 @@ import numpy as np
 from monitors.engine import rule_problems
 from monitors.topic import Verdict, load_topic
 from newswatch.alerts import AlertReport, alert_stage
-from newswatch.charset import decode_html
+from newswatch.analysis import ANALYSIS_COLUMNS, process_page
 from newswatch.dedup import Fingerprint, fingerprint
-from newswatch.extract import HTML_TYPES, Extracted, choose_text, extract_page
+from newswatch.extract import HTML_TYPES, choose_text
 from newswatch.feeds import PollResult, next_poll_delay, poll_feed
 from newswatch.fetch import PERMANENT, Fetcher, FetchSettings
 from newswatch.immediate import ImmediateReport, immediate_stage
@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 MIN_FALLBACK_CHARS = 80
-ANALYSIS_COLUMNS = ("relevant", "relevance_reason", "text_hash", "shingles", "signature", "chrome", "search_tokens")
 WRITE_BATCH = 100
 STORE_BATCH = 1000
 
@@ -206,31 +205,6 @@ def poll_stage(db_path: Path, sources: Sequence[FeedSource], settings: FetchSett
 
 
 # -- fetching and extraction ----------------------------------------------------------
-
-
-def analyse(title: str | None, text: str) -> dict[str, Any]:
-    """What the store stage needs to know about a text: relevance, fingerprint, search tokens."""
-    verdict = load_topic().judge(title, text)
-    fp = fingerprint(text)
-    return {
-        "relevant": verdict.relevant, "relevance_reason": verdict.reason, "text_hash": fp.text_hash,
-        "shingles": fp.shingles, "signature": fp.signature.astype("<u8").tobytes(), "chrome": fp.chrome,
-        "search_tokens": search_document(title, text) if verdict.relevant else None,
-    }
-
-
-def process_page(body: bytes, content_type_header: str, url: str, title: str | None,
-                 feed_text: str | None) -> tuple[Extracted, str | None, str | None, dict[str, Any] | None]:
-    """Decode, extract, choose the text and analyse it: all the CPU work on one page.
-
-    Runs in a worker process when the batch is large, so that it overlaps the
-    network waits of the pages still being fetched.
-    """
-    html, _encoding = decode_html(body, content_type_header)
-    page = extract_page(html, url, headline=title, summary=feed_text)
-    text, method = choose_text(page, feed_text)
-    analysis = analyse(title or page.title, text) if text else None
-    return page, text, method, analysis
 
 
 async def _fetch_entry(fetcher: Fetcher, entry: dict[str, Any], max_attempts: int,
