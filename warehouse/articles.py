@@ -23,6 +23,9 @@ FEED_COLUMNS = ("url", "title", "etag", "last_modified", "body_hash", "last_poll
                 "last_new_item_at", "last_status", "consecutive_failures", "last_error", "next_poll_at",
                 "item_interval_s", "min_interval_s", "polls", "charset_note")
 
+#: Band keys looked up per scan of ``minhash_band``: a batch's keys (32 per article) at once.
+BAND_KEYS_PER_SCAN = 100_000
+
 
 def _listed(feeds: Sequence[str] | None) -> list[str] | None:
     """A feed filter as the entry queries bind it: None for every feed."""
@@ -183,9 +186,11 @@ class WarehouseArchive:
         return first
 
     def by_band_keys(self, keys: Sequence[int]) -> dict[int, set[int]]:
+        # The band table has no index (migration 011): a long IN list is one hash join over
+        # the scanned key column, so a whole batch's keys go in one statement, not in chunks.
         found: dict[int, set[int]] = {}
         for key, article_id in self.wh.lookup(sql("articles/articles_by_band_key") + self._visible(),
-                                              [int(k) for k in keys]):
+                                              [int(k) for k in keys], chunk=BAND_KEYS_PER_SCAN):
             found.setdefault(key, set()).add(article_id)
         return found
 
