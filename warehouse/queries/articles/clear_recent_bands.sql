@@ -1,0 +1,1 @@
+DELETE FROM minhash_band_recent

@@ -1,0 +1,1 @@
+SELECT count(*) FROM minhash_band_recent
