@@ -1,10 +1,8 @@
-"""The LSH band keys in a real DuckDB file: recent rows unindexed, merged into the index in bulk.
+"""The LSH band keys in a real DuckDB file: looked up without an index (migration 011).
 
-New band rows wait in ``minhash_band_recent`` (scanned) and move into the ART-indexed
-``minhash_band`` once ``BAND_MERGE_ROWS`` have gathered (migration 011), so that the index,
-which a checkpoint writes out whole, does not change with every batch. These tests hold the
-lookup to the in-memory archive's answers on both sides of a merge, and an archive written
-under the old layout to finding its copies after the upgrade.
+The band table is scanned by one hash join per batch instead of an ART index that every
+checkpoint rewrote. These tests hold the lookup to the in-memory archive's answers, and an
+archive written under the old layout to finding its copies after the upgrade.
 """
 
 from __future__ import annotations
@@ -14,14 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from monitors.topic import Verdict
 from newswatch.dedup import fingerprint
 from newswatch.pipeline import Prepared, store_candidates
 from newswatch.stories import Candidate, MemoryArchive
 from warehouse import open_warehouse
-from warehouse import articles as warehouse_articles
 from warehouse.articles import Warehouse, WarehouseArchive
 from warehouse.connection import migrations
 
@@ -54,38 +50,21 @@ def copies() -> list[tuple[str, str]]:
     return [(f"http://b.example/{name}", syndicated(article(name), "Another headline")) for name in NAMES]
 
 
-def band_rows(db: Path) -> tuple[int, int]:
-    """Rows in the indexed band table and in the recent one."""
-    return rows(db, "SELECT (SELECT count(*) FROM minhash_band), (SELECT count(*) FROM minhash_band_recent)")[0]
-
-
-def test_only_the_merged_band_table_is_indexed(db: Path) -> None:
+def test_no_index_is_left_on_the_band_table(db: Path) -> None:
     with open_warehouse(db):
         pass
-    assert rows(db, "SELECT table_name, index_name FROM duckdb_indexes() WHERE table_name LIKE 'minhash_band%'") == \
-        [("minhash_band", "minhash_band_key_idx")]
+    assert rows(db, "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'minhash_band'") == []
 
 
-@pytest.mark.parametrize("merge_rows", [10_000, 100, 1])
-def test_the_band_lookup_answers_as_the_memory_archive_before_and_after_a_merge(
-        db: Path, merge_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stored in batches of 3, 2 and 1 articles (32 band rows each). merge_rows 10,000: every row
-    still recent; 100: the first five articles' rows merged by the second batch, the last one's
-    recent; 1: everything merged by each batch."""
-    monkeypatch.setattr(warehouse_articles, "BAND_MERGE_ROWS", merge_rows)
+def test_the_band_lookup_answers_as_the_memory_archive_for_a_batch_of_any_size(db: Path) -> None:
     memory = MemoryArchive()
     memory.store([Candidate(u, None, t, True, "on-topic (test)") for u, t in originals()])
     with open_warehouse(db) as wh:
-        store(wh, originals()[:3])
-        store(wh, originals()[3:5])
-        store(wh, originals()[5:])
-    merged, recent = band_rows(db)
-    assert merged + recent == 32 * len(NAMES)
-    assert (merged, recent) == {10_000: (0, 192), 100: (160, 32), 1: (192, 0)}[merge_rows]
+        store(wh, originals())
     wanted = [k for _, t in copies() for k in fingerprint(t).band_keys()]
     wanted += [k for _, t in originals() for k in fingerprint(t).band_keys()]
     rng = random.Random(11)
-    wanted += [rng.randrange(-2**63, 2**63) for _ in range(6000)]  # more than one IN list holds
+    wanted += [rng.randrange(-2**63, 2**63) for _ in range(6000)]  # more than a statement's IN list used to hold
     rng.shuffle(wanted)
     urls_in_memory = {i: c.canonical_url for c, i in zip(
         [Candidate(u, None, t, True, "") for u, t in originals()], sorted(memory.articles_by_id))}
@@ -101,10 +80,6 @@ def test_the_band_lookup_answers_as_the_memory_archive_before_and_after_a_merge(
         seen = WarehouseArchive(wh, before=second).by_band_keys(wanted)
         assert {i for ids in seen.values() for i in ids} == {first}
         assert WarehouseArchive(wh).by_band_keys([]) == {}
-    with open_warehouse(db) as wh:
-        store(wh, copies())
-    assert rows(db, "SELECT count(*) FROM article WHERE canonical_url LIKE 'http://b.example/%' "
-                    "AND duplicate_reason LIKE 'near-duplicate%'") == [(len(NAMES),)]
 
 
 def old_warehouse(db: Path) -> None:
@@ -116,10 +91,7 @@ def old_warehouse(db: Path) -> None:
         if m.version <= 10:
             con.execute(m.sql)
             con.execute("INSERT INTO schema_migration VALUES (?, ?, ?, now())", [m.version, m.name, m.checksum])
-    # Stored as the code before 011 did: every band row straight into the indexed table.
-    con.execute("CREATE TEMP TABLE minhash_band_recent (band_key BIGINT NOT NULL, article_id BIGINT NOT NULL)")
     store(Warehouse(con), originals())
-    con.execute("INSERT INTO minhash_band SELECT * FROM minhash_band_recent")
     con.close()
 
 
@@ -131,9 +103,9 @@ def test_an_older_warehouse_upgrades_and_its_stored_articles_find_their_copies(d
     assert len(before) == 32 * len(NAMES)
     with open_warehouse(db) as wh:
         store(wh, copies())
-    # The rows stored before stay where they were, indexed; the copies' rows are recent.
-    assert rows(db, "SELECT band_key, article_id FROM minhash_band ORDER BY ALL") == before
-    assert band_rows(db) == (len(before), 32 * len(NAMES))
+    assert rows(db, "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'minhash_band'") == []
+    assert rows(db, "SELECT band_key, article_id FROM minhash_band WHERE article_id IN "
+                    "(SELECT article_id FROM article WHERE canonical_url LIKE 'http://a.example/%') ORDER BY ALL") == before
     grouped = rows(db, """SELECT o.canonical_url, c.canonical_url, c.duplicate_reason
                           FROM article c JOIN article o ON c.story_id = o.article_id
                           WHERE c.canonical_url LIKE 'http://b.example/%' ORDER BY 1""")

@@ -23,10 +23,8 @@ FEED_COLUMNS = ("url", "title", "etag", "last_modified", "body_hash", "last_poll
                 "last_new_item_at", "last_status", "consecutive_failures", "last_error", "next_poll_at",
                 "item_interval_s", "min_interval_s", "polls", "charset_note")
 
-#: Band rows (32 per indexed article) that wait in ``minhash_band_recent``, scanned by every
-#: lookup, before they are moved into the indexed ``minhash_band`` at once (migration 011):
-#: the index, which a checkpoint writes out whole when it changed, changes once per 10,000 stories.
-BAND_MERGE_ROWS = 320_000
+#: Band keys looked up per scan of ``minhash_band``: a batch's keys (32 per article) at once.
+BAND_KEYS_PER_SCAN = 100_000
 
 
 def _listed(feeds: Sequence[str] | None) -> list[str] | None:
@@ -129,13 +127,6 @@ class Warehouse(Tables):
             # One statement for all band rows: 32 per article add up.
             keys, ids = zip(*bands)
             self.con.execute(sql("articles/insert_bands"), [list(keys), list(ids)])
-            if self.scalar(sql("articles/count_recent_bands")) >= BAND_MERGE_ROWS:
-                self.merge_recent_bands()
-
-    def merge_recent_bands(self) -> None:
-        """Move the recent band rows into the indexed band table (inside the caller's transaction)."""
-        self.con.execute(sql("articles/merge_recent_bands"))
-        self.con.execute(sql("articles/clear_recent_bands"))
 
     def archive(self) -> "WarehouseArchive":
         """The story decision's lookups (``newswatch.stories.Archive``) into this warehouse."""
@@ -155,7 +146,6 @@ class Warehouse(Tables):
             self.bulk_update("article", "article_id", updates)
             if demoted:
                 self.in_ids(sql("articles/delete_bands"), demoted)
-                self.in_ids(sql("articles/delete_recent_bands"), demoted)
                 self.in_ids(sql("articles/delete_search_docs"), demoted)
             self._insert_fingerprints(minhashes, bands)
             self.bulk_insert("article_search", list(search_docs), conflict="(article_id) DO NOTHING")
@@ -200,13 +190,11 @@ class WarehouseArchive:
         return first
 
     def by_band_keys(self, keys: Sequence[int]) -> dict[int, set[int]]:
-        # The indexed band table, in IN lists short enough for an index scan, and the recent
-        # rows not merged into it yet (migration 011), scanned once with all the keys.
-        keys = [int(k) for k in keys]
+        # The band table has no index (migration 011): a long IN list is one hash join over
+        # the scanned key column, so a whole batch's keys go in one statement, not in chunks.
         found: dict[int, set[int]] = {}
-        rows = self.wh.lookup(sql("articles/articles_by_band_key") + self._visible(), keys)
-        rows += self.wh.lookup(sql("articles/recent_by_band_key") + self._visible(), keys, chunk=max(1, len(keys)))
-        for key, article_id in rows:
+        for key, article_id in self.wh.lookup(sql("articles/articles_by_band_key") + self._visible(),
+                                              [int(k) for k in keys], chunk=BAND_KEYS_PER_SCAN):
             found.setdefault(key, set()).add(article_id)
         return found
 

@@ -1,1 +1,0 @@
-SELECT count(*) FROM minhash_band_recent

@@ -1,1 +1,0 @@
-DELETE FROM minhash_band_recent WHERE article_id IN ({in})

@@ -1,1 +1,0 @@
-SELECT band_key, article_id FROM minhash_band_recent WHERE band_key IN ({in})
