@@ -483,8 +483,7 @@ def store_candidates(wh: Any, candidates: list[dict[str, Any]], prepared: Prepar
         article_id = ids[batch_ref(i)]
         fp = prepared.fingerprints.get(i)
         if fp is not None and d.relevant:
-            minhashes.append({"article_id": article_id, "shingles": fp.shingles,
-                              "signature": [int(x) for x in fp.signature]})
+            minhashes.append({"article_id": article_id, "shingles": fp.shingles, "signature": fp.signature})
             if d.banded:
                 band_rows += [(key, article_id) for key in fp.band_keys()]
         if d.duplicate_of is not None:

@@ -117,16 +117,31 @@ class Warehouse(Tables):
             return self.scalar(sql("articles/count_articles")) - before
 
     def _insert_fingerprints(self, minhashes: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> None:
+        """Signatures and band keys, handed to DuckDB as numpy columns of a registered view:
+        lists of Python ints are converted one value at a time (128 values per signature)."""
+        import numpy as np  # not loaded by readers
+
         if minhashes:
-            self.con.execute(
-                sql("articles/insert_minhashes"),
-                [[m["article_id"] for m in minhashes], [m["shingles"] for m in minhashes],
-                 [m["signature"] for m in minhashes]],
-            )
+            signatures = np.stack([np.asarray(m["signature"], dtype=np.uint64) for m in minhashes])
+            width = signatures.shape[1]
+            self._with_view("new_minhash_values", {
+                "article_id": np.repeat(np.array([m["article_id"] for m in minhashes], dtype=np.int64), width),
+                "shingles": np.repeat(np.array([m["shingles"] for m in minhashes], dtype=np.int32), width),
+                "pos": np.tile(np.arange(width, dtype=np.int32), len(minhashes)),
+                "value": signatures.reshape(-1),
+            }, sql("articles/insert_minhashes"))
         if bands:
-            # One statement for all band rows: 32 per article add up.
             keys, ids = zip(*bands)
-            self.con.execute(sql("articles/insert_bands"), [list(keys), list(ids)])
+            self._with_view("new_bands", {"band_key": np.array(keys, dtype=np.int64),
+                                          "article_id": np.array(ids, dtype=np.int64)}, sql("articles/insert_bands"))
+
+    def _with_view(self, name: str, columns: dict[str, Any], statement: str) -> None:
+        """Run *statement*, which reads the view *name* over *columns* (numpy arrays)."""
+        self.con.register(name, columns)
+        try:
+            self.con.execute(statement)
+        finally:
+            self.con.unregister(name)
 
     def archive(self) -> "WarehouseArchive":
         """The story decision's lookups (``newswatch.stories.Archive``) into this warehouse."""

@@ -1,1 +1,1 @@
-INSERT INTO minhash_band SELECT unnest($1::BIGINT[]), unnest($2::BIGINT[])
+INSERT INTO minhash_band SELECT band_key, article_id FROM new_bands

@@ -1,3 +1,3 @@
 INSERT INTO article_minhash
-SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[]), unnest($3::UBIGINT[][])
+SELECT article_id, any_value(shingles), list(value ORDER BY pos) FROM new_minhash_values GROUP BY article_id
 ON CONFLICT (article_id) DO NOTHING
