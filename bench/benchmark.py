@@ -42,8 +42,17 @@ from bench.synthetic import FEEDS, SyntheticWeb, host_name  # noqa: E402
 WORKERS = ROOT / "bench" / "_workers.py"
 
 
-def _tree(root: int) -> tuple[int, dict[int, float]]:
-    """Resident memory of *root* and all its descendants (bytes), and each one's CPU seconds so far."""
+#: What a process of a measured tree is, by its command line (the first part one of whose markers
+#: it contains); a process that matches none is its parent's part, a direct child of the measured
+#: process "other". Prefect's server: its embedded mode's (uvicorn) or one started by command.
+PARTS = (("forkserver", ("multiprocessing.forkserver",)), ("resource tracker", ("multiprocessing.resource_tracker",)),
+         ("Prefect server", ("uvicorn", "prefect server start")))
+
+
+def _tree(root: int) -> tuple[int, dict[int, float], dict[str, int]]:
+    """Resident memory of *root* and all its descendants (bytes), each one's CPU seconds so far,
+    and the resident memory by part: "measured" (*root* itself), the parts of PARTS, "workers"
+    (the forkserver's children: extraction workers) and "other"."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     cpu: dict[int, float] = {}
@@ -60,13 +69,31 @@ def _tree(root: int) -> tuple[int, dict[int, float]]:
             rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             continue
-    total, seen, todo = 0, {}, [root]
+    total, seen, by_part = 0, {}, {}
+    todo: list[tuple[int, str]] = [(root, "measured")]
     while todo:
-        pid = todo.pop()
+        pid, part = todo.pop()
         total += rss.get(pid, 0)
         seen[pid] = cpu.get(pid, 0.0)
-        todo += [p for p, parent in parents.items() if parent == pid]
-    return total, seen
+        by_part[part] = by_part.get(part, 0) + rss.get(pid, 0)
+        for child in (p for p, parent in parents.items() if parent == pid):
+            todo.append((child, _part(child, part)))
+    return total, seen, by_part
+
+
+def _part(pid: int, parent_part: str) -> str:
+    """The part (see PARTS) of process *pid*, whose parent is of *parent_part*."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        cmdline = ""
+    if parent_part == "forkserver":  # a fork: the forkserver's command line, but a worker
+        return "workers"
+    for part, markers in PARTS:
+        if any(marker in cmdline for marker in markers):
+            return part
+    return "other" if parent_part == "measured" else parent_part
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> dict:
@@ -74,19 +101,29 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, check: bool = True)
 
     Worker processes of a pool are not always reaped by the process measured, so
     CPU time is also sampled per process from /proc; the larger figure is kept.
+    Memory by part of the tree (see ``_tree``): ``peak_by_part_mb``, each part's own
+    peak; ``at_peak_mb``, each part's share of the tree's peak (they sum to
+    ``peak_mb``); ``peak_without_server_mb``, the tree's peak without Prefect's
+    embedded API server (a process of its own, a fixed cost whatever the cycle does).
     """
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
-    peak = 0
+    peak = peak_without_server = 0
+    part_peaks: dict[str, int] = {}
+    at_peak: dict[str, int] = {}
     cpu_seen: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_without_server, at_peak
         while not done.is_set():
-            rss, cpu = _tree(proc.pid)
-            peak = max(peak, rss)
+            rss, cpu, by_part = _tree(proc.pid)
+            if rss > peak:
+                peak, at_peak = rss, by_part
+            peak_without_server = max(peak_without_server, rss - by_part.get("Prefect server", 0))
+            for part, size in by_part.items():
+                part_peaks[part] = max(part_peaks.get(part, 0), size)
             for pid, seconds in cpu.items():
                 cpu_seen[pid] = max(cpu_seen.get(pid, 0.0), seconds)
             time.sleep(0.1)
@@ -107,9 +144,12 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, check: bool = True)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}): {err[-2000:]}")
     lines = [line for line in out.splitlines() if line.startswith("{")]
+    mb = lambda sizes: {part: size / 2**20 for part, size in sorted(sizes.items())}  # noqa: E731
     return {"wall": wall, "cpu": max(usage.ru_utime + usage.ru_stime, sum(cpu_seen.values())),
             "returncode": proc.returncode,
-            "peak_mb": peak / 2**20, "result": json.loads(lines[-1]) if lines else {}}
+            "peak_mb": peak / 2**20, "peak_by_part_mb": mb(part_peaks), "at_peak_mb": mb(at_peak),
+            "peak_without_server_mb": peak_without_server / 2**20,
+            "result": json.loads(lines[-1]) if lines else {}}
 
 
 def extraction_limit(web: SyntheticWeb) -> tuple[float, int]:

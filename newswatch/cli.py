@@ -66,9 +66,10 @@ def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = F
     if not os.environ.get("PREFECT_API_URL"):
         print("Starting Prefect's embedded server (the first start on a machine can take half a minute)…",
               file=sys.stderr, flush=True)
+    from flows.api import prefect_api
     from flows.monitor import monitor
 
-    with progress.watching():
+    with prefect_api(), progress.watching():
         return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds, dask=dask,
                        shard=None if shard is None else shard.index, shards=None if shard is None else shard.count)
 
@@ -262,9 +263,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return 0
     if not os.environ.get("PREFECT_API_URL"):
         print("Starting Prefect's embedded server…", file=sys.stderr, flush=True)
+    from flows.api import prefect_api
     from flows.digest import digest
 
-    result = digest(db=str(db), outbox=str(outbox), timezone=tz)
+    with prefect_api():
+        result = digest(db=str(db), outbox=str(outbox), timezone=tz)
     if result["status"] == "empty":
         print("No undelivered alerts and no feed in trouble: nothing sent.")
         return 0

@@ -118,8 +118,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def prefect_server(port: int | None = None, timeout: float = 180.0) -> Iterator[str]:
-    """A Prefect server in a child process; yields its API URL."""
+def prefect_server(port: int | None = None, timeout: float = 180.0, schedules: bool = True) -> Iterator[str]:
+    """A Prefect server in a child process; yields its API URL.
+
+    With *schedules* (``serve``): its services (the scheduler among them) and its dashboard.
+    Without: the API only, as Prefect's embedded server runs it, for the runs of one command.
+    """
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_UI_ENABLED": "true",  # the dashboard, where the runs' log links point
@@ -128,6 +132,9 @@ def prefect_server(port: int | None = None, timeout: float = 180.0) -> Iterator[
            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": os.environ.get("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "10")}
     env.pop("PREFECT_API_URL", None)
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    if not schedules:
+        env["PREFECT_UI_ENABLED"] = "false"
+        cmd += ["--no-services", "--no-ui"]
     log_path = Path(env.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser() / "newswatch-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as server_log:
