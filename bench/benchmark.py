@@ -284,7 +284,7 @@ def datetime_now():
 
 def targets(figures: dict) -> list[dict]:
     """Each target of the benchmark with its figure and whether it is met (a row per target
-    whose measurement ran)."""
+    whose measurement ran): a pure function of the figures."""
     cold = figures["newswatch_cold"]
     found = []
 
@@ -309,20 +309,29 @@ def targets(figures: dict) -> list[dict]:
         "< 2 s and < 2%", warm["wall"] < 2 and share < 0.02)
     if "flow" in figures:
         f = figures["flow"]["result"]
-        ratio = figures["flow"]["peak_mb"] / cold["peak_mb"]
         add("Prefect's share of a flow run", f["prefect_seconds"] / f["flow_seconds"],
             f"{100 * f['prefect_seconds'] / f['flow_seconds']:.1f}%", "< 10%", f["prefect_seconds"] / f["flow_seconds"] < 0.1)
-        add("peak memory, the flow against plain functions", ratio,
+        alone = figures["flow"]["peak_without_server_mb"] / cold["peak_mb"]
+        add("peak memory, the flow against plain functions", alone,
+            f"{alone:.2f}× ({figures['flow']['peak_without_server_mb']:.0f} MB against {cold['peak_mb']:.0f} MB)",
+            "≤ 1.2×", alone <= 1.2)
+        ratio = figures["flow"]["peak_mb"] / cold["peak_mb"]
+        add("the same, Prefect's server process counted", ratio,
             f"{ratio:.2f}× ({figures['flow']['peak_mb']:.0f} MB against {cold['peak_mb']:.0f} MB)", "≤ 1.2×", ratio <= 1.2)
-    if "dedup_ms_per_article" in figures:
-        d = figures["dedup_ms_per_article"]
-        sizes = sorted(d)
-        if len(sizes) > 1:
-            ratio = d[sizes[-1]]["total"] / d[sizes[0]]["total"]
-            wanted = 2.0 if sizes[-1] >= 2_000_000 else 1.5
-            add(f"story decision, {sizes[0]:,} → {sizes[-1]:,} stories", ratio,
-                f"×{ratio:.2f} ({d[sizes[0]]['total']:.1f} → {d[sizes[-1]]['total']:.1f} ms per article)",
-                f"≤ {wanted}×", ratio <= wanted)
+    return found + dedup_targets(figures.get("dedup_ms_per_article", {}))
+
+
+def dedup_targets(d: dict[int, dict[str, float]]) -> list[dict]:
+    """The story decision's growth, each archive size against the smallest (``dedup_cost``'s
+    figures): ≤ 1.5×, and ≤ 2× from 2,000,000 stories."""
+    sizes = sorted(d, key=int)
+    found = []
+    for size in sizes[1:]:
+        ratio = d[size]["total"] / d[sizes[0]]["total"]
+        wanted = 2.0 if int(size) >= 2_000_000 else 1.5
+        found.append({"target": f"story decision, {int(sizes[0]):,} → {int(size):,} stories", "value": ratio,
+                      "figure": f"×{ratio:.2f} ({d[sizes[0]]['total']:.1f} → {d[size]['total']:.1f} ms per article)",
+                      "wanted": f"≤ {wanted}×", "met": ratio <= wanted})
     return found
 
 
@@ -411,7 +420,10 @@ def main() -> None:
                                f"{cold['bytes_served']:,})"))
     if "flow" in figures:
         f = figures["flow"]["result"]
-        rows.append(("through the Prefect flow", f"{figures['flow']['wall']:.1f} s wall, peak {figures['flow']['peak_mb']:.0f} MB; "
+        parts = ", ".join(f"{part} {mb:.0f}" for part, mb in figures["flow"]["at_peak_mb"].items())
+        rows.append(("through the Prefect flow", f"{figures['flow']['wall']:.1f} s wall, peak {figures['flow']['peak_mb']:.0f} MB "
+                                                 f"({parts}; {figures['flow']['peak_without_server_mb']:.0f} MB without "
+                                                 f"the server); "
                                                  f"Prefect's share {f['prefect_seconds']:.2f} s of a {f['flow_seconds']:.1f} s "
                                                  f"flow run; embedded server start {f['server_start_seconds']:.1f} s, once per process"))
     if "dedup_ms_per_article" in figures:

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchmark import dedup_cost  # noqa: E402
+from bench.benchmark import dedup_cost, dedup_targets, print_targets  # noqa: E402
 
 
 def main() -> None:
@@ -37,6 +37,8 @@ def main() -> None:
         f = figures[n]
         print(f"{n:>10,}  {f['total']:>10.1f}  {f['checkpoint']:>10.1f}  {f['lookup']:>8.1f}  "
               f"×{f['total'] / figures[sizes[0]]['total']:.2f}", flush=True)
+    print()
+    print_targets(dedup_targets(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
 
