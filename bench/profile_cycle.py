@@ -2,6 +2,7 @@
 
     .venv/bin/pip install py-spy        # once; the profiler is not one of newswatch's dependencies
     .venv/bin/python bench/profile_cycle.py [--articles 1000] [--hosts 40] [--raw DIR]
+    .venv/bin/python bench/profile_cycle.py --read DIR     # the table again, from files kept by --raw
 
 Serves the benchmark's synthetic web (bench/synthetic.py), runs the cold cycle
 with the plain stage functions (bench/_workers.py), and attaches py-spy to the
@@ -34,8 +35,8 @@ from bench.synthetic import SyntheticWeb  # noqa: E402
 WORKERS = ROOT / "bench" / "_workers.py"
 
 #: (part, path fragments of the frames that belong to it), innermost match wins; order breaks ties
-#: within one frame. Library internals that are not listed (lxml, re, numpy, unicodedata) count
-#: for the caller that is.
+#: within one frame. Library internals that are not listed (lxml, re, numpy, unicodedata, and the
+#: rules' matching engine, which the topic uses too) count for the caller that is.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("extraction: trafilatura", ("trafilatura/", "justext/", "htmldate/", "courlan/", "newswatch/extract.py")),
     ("extraction: chrome removal", ("newswatch/boilerplate.py",)),
@@ -45,7 +46,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("relevance (topic)", ("monitors/topic.py",)),
     ("search tokens", ("newswatch/search.py",)),
     ("story decision", ("newswatch/stories.py",)),
-    ("alert rules", ("monitors/engine.py", "newswatch/alerts.py")),
+    ("alert rules", ("newswatch/alerts.py",)),
     ("feed parsing", ("feedparser/", "newswatch/feeds.py", "sgmllib")),
     ("HTTP (httpx, event loop)", ("httpx/", "httpcore/", "h11/", "anyio/", "ssl.py", "newswatch/fetch.py",
                                   "newswatch/robots.py", "asyncio/", "selectors.py", "socket.py", "zlib", "gzip.py")),
@@ -131,6 +132,18 @@ def profile(cmd: list[str], env: dict[str, str], out: Path, rate: int) -> tuple[
     return wall, main, workers
 
 
+def report(main_files: list[Path], worker_files: list[Path], rate: int, heading: str) -> None:
+    """Print CPU seconds per part, for the cycle's own process and for the workers."""
+    mine = sum((read_raw(p) for p in main_files), Counter())
+    theirs = sum((read_raw(p) for p in worker_files), Counter())
+    total = sum(mine.values()) + sum(theirs.values())
+    print(f"{heading}, {total / rate:.1f} CPU-seconds sampled ({len(worker_files)} other processes)")
+    print(f"  {'part':<28} {'cycle process':>14} {'workers':>9} {'total':>8} {'share':>6}")
+    for part, n in sorted(((p, mine[p] + theirs[p]) for p in set(mine) | set(theirs)), key=lambda x: -x[1]):
+        print(f"  {part:<28} {mine[part] / rate:>12.1f} s {theirs[part] / rate:>7.1f} s "
+              f"{n / rate:>6.1f} s {100 * n / max(1, total):>5.1f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=1000, help="articles on the web (default 1000)")
@@ -139,7 +152,13 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.25, help="politeness gap per host (default 0.25 s)")
     parser.add_argument("--rate", type=int, default=100, help="samples per second and process (default 100)")
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw files in this folder")
+    parser.add_argument("--read", type=Path, metavar="DIR",
+                        help="run nothing: sum up the raw files kept earlier in DIR (by --raw)")
     args = parser.parse_args()
+    if args.read:
+        report(sorted(args.read.glob("cycle-*.txt")), sorted(args.read.glob("worker-*.txt")), args.rate,
+               f"cold cycle profiled earlier ({args.read})")
+        return
     if not (shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")):
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
     with SyntheticWeb.served(args.hosts, args.articles, args.latency) as (web, tmp, opml, resolving):
@@ -149,16 +168,8 @@ def main() -> None:
         wall, main_files, worker_files = profile(
             [sys.executable, str(WORKERS), "newswatch", str(opml), str(tmp / "nw.duckdb"), str(args.gap)],
             {**os.environ, **resolving}, out, args.rate)
-    mine = sum((read_raw(p) for p in main_files), Counter())
-    theirs = sum((read_raw(p) for p in worker_files), Counter())
-    total = sum(mine.values()) + sum(theirs.values())
-    print(f"cold cycle, {args.articles} articles on {args.hosts} hosts: {wall:.1f} s wall under the profiler, "
-          f"{total / args.rate:.1f} CPU-seconds sampled ({len(worker_files)} worker processes)")
-    print(f"  {'part':<28} {'cycle process':>14} {'workers':>9} {'total':>8} {'share':>6}")
-    for part, _ in sorted(((p, mine[p] + theirs[p]) for p in set(mine) | set(theirs)), key=lambda x: -x[1]):
-        n = mine[part] + theirs[part]
-        print(f"  {part:<28} {mine[part] / args.rate:>12.1f} s {theirs[part] / args.rate:>7.1f} s "
-              f"{n / args.rate:>6.1f} s {100 * n / total:>5.1f}%")
+    report(main_files, worker_files, args.rate, f"cold cycle, {args.articles} articles on {args.hosts} hosts: "
+                                                  f"{wall:.1f} s wall under the profiler")
     if not args.raw:
         shutil.rmtree(out, ignore_errors=True)
 

@@ -46,7 +46,7 @@ def test_each_target_is_met_or_not_by_its_own_figure() -> None:
 
     figures = {
         "newswatch_cold": {"wall": 20.0, "peak_mb": 400.0, "bytes_served": 10_000_000},
-        "newswatch_warm": {"wall": 1.5, "bytes_served": 0},
+        "newswatch_warm": {"wall": 2.1, "bytes_served": 0, "result": {"cycle_seconds": 1.5}},
         "limit": {"limit": 17.0},
         "trafilatura_cli": {"wall": 29.0},
         "naive": {"wall": 150.0},
