@@ -19,6 +19,10 @@ A failed send leaves the message to be tried again at the end of the next
 cycle (until a digest has carried all its alerts). If the process dies
 between 2 and 3, the next cycle sends the *same* message again, same bodies,
 same Message-ID, never a new one.
+
+Messages sent by e-mail or chat are marked one at a time. Messages written to
+the outbox only (no channel configured) are all written, then marked in one
+transaction: writing one again gives the same files under the same names.
 """
 
 from __future__ import annotations
