@@ -229,7 +229,6 @@ class TermGroup:
     """
 
     terms: tuple[Term, ...]  # longest first
-    pattern: re.Pattern[str]  # the same group as one regular expression (the reference)
 
     @classmethod
     def of(cls, specs: list[Any]) -> "TermGroup":
@@ -238,9 +237,13 @@ class TermGroup:
             term = Term.of(spec)
             if term.folded:
                 by_fold.setdefault((term.folded, term.not_after, term.not_before), term)
-        ordered = sorted(by_fold.values(), key=lambda t: len(t.pattern()), reverse=True)
-        patterns = sorted({t.pattern() for t in ordered}, key=len, reverse=True)
-        return cls(tuple(ordered), re.compile("|".join(patterns)))
+        return cls(tuple(sorted(by_fold.values(), key=lambda t: len(t.pattern()), reverse=True)))
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The same group as one regular expression: the reference ``spans`` is tested against,
+        compiled only when asked for (every rule's groups together took 0.2 s at each start)."""
+        return re.compile("|".join(sorted({t.pattern() for t in self.terms}, key=len, reverse=True)))
 
     def __bool__(self) -> bool:
         return bool(self.terms)
