@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmark import _tree  # noqa: E402
 from bench.synthetic import SyntheticWeb  # noqa: E402
 
 WORKERS = ROOT / "bench" / "_workers.py"
@@ -79,26 +80,6 @@ def read_raw(path: Path) -> Counter:
     return parts
 
 
-def _children(root: int) -> set[int]:
-    """Every descendant process of *root*."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        for p, parent in parents.items():
-            if parent == pid and p not in found:
-                found.add(p)
-                todo.append(p)
-    return found
-
-
 def profile(cmd: list[str], env: dict[str, str], out: Path, rate: int) -> tuple[float, list[Path], list[Path]]:
     """Run *cmd* with py-spy attached to it and to every process it starts; (wall, main's files, workers' files)."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
@@ -116,7 +97,7 @@ def profile(cmd: list[str], env: dict[str, str], out: Path, rate: int) -> tuple[
     main.append(attach(proc.pid, "cycle"))
     seen = {proc.pid}
     while proc.poll() is None:
-        for pid in _children(proc.pid) - seen:
+        for pid in set(_tree(proc.pid)[1]) - seen:  # every process of the tree, the cycle's own included
             seen.add(pid)
             workers.append(attach(pid, "worker"))
         time.sleep(0.05)

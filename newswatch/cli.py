@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import os
 import re
 import sys
 import tempfile
@@ -63,11 +62,12 @@ def _run_flow(feeds: Path, db: Path, host_gap: float | None, all_feeds: bool = F
     from newswatch import progress
 
     settings.prefect_defaults()
-    if not os.environ.get("PREFECT_API_URL"):
-        print("Starting Prefect's embedded server (the first start on a machine can take half a minute)…",
-              file=sys.stderr, flush=True)
-    from flows.api import prefect_api
+    from flows.api import needs_server, prefect_api
     from flows.monitor import monitor
+
+    if needs_server():
+        print("Starting a Prefect server for this run (the first start on a machine can take half a minute)…",
+              file=sys.stderr, flush=True)
 
     with prefect_api(), progress.watching():
         return monitor(feeds=str(feeds), db=str(db), host_gap=host_gap, all_feeds=all_feeds, dask=dask,
@@ -261,10 +261,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if not digest_work(digest_snapshot(db), problems):
         print("No undelivered alerts and no feed in trouble: nothing sent.")
         return 0
-    if not os.environ.get("PREFECT_API_URL"):
-        print("Starting Prefect's embedded server…", file=sys.stderr, flush=True)
-    from flows.api import prefect_api
+    from flows.api import needs_server, prefect_api
     from flows.digest import digest
+
+    if needs_server():
+        print("Starting a Prefect server for this digest…", file=sys.stderr, flush=True)
 
     with prefect_api():
         result = digest(db=str(db), outbox=str(outbox), timezone=tz)
